@@ -1,0 +1,45 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { requireJsonOnWrites } from './common/json-only.hook.js';
+import { requestIdOf } from './common/request-id.js';
+import { AppConfig, loadConfig } from './config/app.config.js';
+
+/**
+ * Builds the app exactly as it runs, for `main.ts` and the e2e tests alike. `env` defaults to the
+ * process environment; a bad value throws a `ConfigError` naming the variable.
+ */
+export async function createApp(env?: Record<string, string | undefined>): Promise<NestFastifyApplication> {
+  const config = loadConfig(env);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createAdapter(config), { bufferLogs: true });
+  return configureApp(app, config);
+}
+
+/** The Fastify server: routing like the old server, limits, and the hooks that run before Nest. */
+export function createAdapter(config: AppConfig): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    genReqId: requestIdOf,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  requireJsonOnWrites(fastify);
+  return adapter;
+}
+
+/** What must be set on the app before it starts; used by `createApp()` and by tests that override providers. */
+export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<NestFastifyApplication> {
+  app.useLogger(app.get(Logger));
+  app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
+  await app.init();
+  return app;
+}

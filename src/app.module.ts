@@ -1,0 +1,39 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { loggerOptions } from './common/logger.options.js';
+import { RouteTable } from './common/route-table.js';
+import { ShutdownState } from './common/shutdown.state.js';
+import { AppConfig } from './config/app.config.js';
+import { GovernorModule } from './governor/governor.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetaModule } from './meta/meta.module.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
+
+@Global()
+@Module({})
+export class AppModule {
+  /** The whole app for a validated configuration; `createApp()` is the only caller. */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot(loggerOptions(config)),
+        ScheduleModule.forRoot(),
+        TelemetryModule,
+        MetaModule,
+        GovernorModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: AppConfig, useValue: config },
+        RouteTable,
+        ShutdownState,
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+      exports: [AppConfig, RouteTable, ShutdownState],
+    };
+  }
+}

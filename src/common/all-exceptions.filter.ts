@@ -1,0 +1,81 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { DomainError } from './domain.error.js';
+import { RouteTable } from './route-table.js';
+
+interface ErrorAnswer {
+  status: number;
+  message: string;
+  details?: unknown[];
+  headers?: Record<string, string>;
+}
+
+/**
+ * The one place any error leaves the service: `{"error": "...", "code": N}` with `code` equal to
+ * the HTTP status, from routing, the body parser, validation, our services or the unexpected.
+ * 5xx answers carry a generic message; the detail (stack, paths) goes to the log only.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(AllExceptionsFilter.name);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly routes: RouteTable,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const { httpAdapter } = this.adapterHost;
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const answer = this.describe(exception, request);
+    if (answer.status >= 500) {
+      this.logger.error({ err: exception, method: request.method, url: request.url }, 'request failed');
+    }
+    for (const [name, value] of Object.entries(answer.headers ?? {})) httpAdapter.setHeader(reply, name, value);
+    const body: Record<string, unknown> = { error: answer.message, code: answer.status };
+    if (answer.details?.length) body.details = answer.details;
+    httpAdapter.reply(reply, body, answer.status);
+  }
+
+  private describe(exception: unknown, request: FastifyRequest): ErrorAnswer {
+    if (exception instanceof DomainError) {
+      const status = exception.code;
+      return {
+        status,
+        message: status >= 500 ? (STATUS_CODES[status] ?? 'Internal Server Error') : exception.message,
+        details: exception.extra.details,
+        headers: exception.extra.headers,
+      };
+    }
+    if (exception instanceof NotFoundException) {
+      const allowed = this.routes.allowedMethods(request.url);
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        return { status: 405, message: `Method ${request.method} not allowed on ${shortPath(request.url)}`, headers: { allow: allowed.join(', ') } };
+      }
+      return { status: 404, message: `Cannot ${request.method} ${shortPath(request.url)}` };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status >= 500) return { status, message: STATUS_CODES[status] ?? 'Internal Server Error' };
+      return { status, message: messageOf(exception) };
+    }
+    return { status: 500, message: 'Internal Server Error' };
+  }
+}
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : exception.message;
+}
+
+/** The request path, without the query and capped, for echoing back in an error. */
+function shortPath(url: string): string {
+  const path = url.split('?')[0];
+  return path.length > 200 ? `${path.slice(0, 200)}...` : path;
+}

@@ -1,0 +1,19 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainError } from './domain.error.js';
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
+
+/**
+ * Write routes take JSON only: a missing or other content type is 415 before any body is read
+ * (Nest would otherwise also parse form bodies). Unknown paths are left to the 404.
+ */
+export function requireJsonOnWrites(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', async (request: FastifyRequest) => {
+    if (!WRITE_METHODS.has(request.method) || request.is404) return;
+    const type = request.headers['content-type'];
+    if (type === undefined || !JSON_TYPE.test(type)) {
+      throw new DomainError(`Content-Type must be application/json (got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 100))})`, 415);
+    }
+  });
+}

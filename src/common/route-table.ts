@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * Every route the app serves, recorded as Fastify registers it. Feeds `GET /` (which lists every
+ * route) and the 405 answer for a known path asked with the wrong method.
+ */
+@Injectable()
+export class RouteTable {
+  private readonly methodsByPath = new Map<string, Set<string>>();
+
+  constructor(adapterHost: HttpAdapterHost) {
+    const fastify = adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onRoute', (route) => {
+      if (route.url.includes('*')) return; // Nest's catch-alls are not endpoints
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const key = RouteTable.normalize(route.url);
+      const known = this.methodsByPath.get(key) ?? new Set<string>();
+      methods.forEach((m) => known.add(m.toUpperCase()));
+      this.methodsByPath.set(key, known);
+    });
+  }
+
+  /** Methods allowed on a request path (case-insensitive, trailing slash and query ignored). */
+  allowedMethods(url: string): string[] {
+    return [...(this.methodsByPath.get(RouteTable.normalize(url)) ?? [])];
+  }
+
+  /** `["GET /", "GET /health", "POST /meta/metrics", ...]`, HEAD and OPTIONS left out. */
+  endpoints(): string[] {
+    const list: string[] = [];
+    for (const [path, methods] of this.methodsByPath) {
+      for (const m of methods) if (m !== 'HEAD' && m !== 'OPTIONS') list.push(`${m} ${path}`);
+    }
+    return list.sort((a, b) => a.split(' ')[1].localeCompare(b.split(' ')[1]) || a.localeCompare(b));
+  }
+
+  private static normalize(url: string): string {
+    const path = url.split('?')[0].toLowerCase().replace(/\/+$/, '');
+    return path === '' ? '/' : path;
+  }
+}

@@ -1,0 +1,151 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: `dist/config/..` or `src/config/..` → the folder that holds `state/`. */
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+/** The environment as the operator writes it. Validated once at boot (see `loadConfig`). */
+class EnvironmentVariables {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  NEOLIGHT_DASHBOARD_PORT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT?: number;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
+  HOST?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
+  NEOLIGHT_ROOT?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
+  METRICS_PATH?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
+  ATLAS_PATH?: string;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
+  LOG_PATH?: string;
+
+  @IsOptional() @Transform(trimmed) @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
+  BODY_LIMIT_BYTES?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  INGEST_QUEUE_CAPACITY?: number;
+
+  @IsOptional() @Transform(trimmed) @IsIn(['durable', 'enqueue'])
+  INGEST_ACK?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
+  FILE_REFRESH_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  REQUEST_TIMEOUT_MS?: number;
+
+  @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
+  CORS_ORIGINS?: string;
+
+  @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
+  STATE_STORE?: string;
+}
+
+export type AgentFile = 'performance' | 'regime' | 'allocations' | 'allocationsOverride' | 'guardianPause';
+
+/** Typed, validated configuration. Injected everywhere by its class; nothing else reads the env. */
+export class AppConfig {
+  constructor(
+    readonly port: number,
+    readonly host: string,
+    /** The NeoLight root: holds `state/` (ours and the agents') and `runtime/` (the agents'). */
+    readonly root: string,
+    readonly metricsPath: string,
+    readonly atlasPath: string,
+    readonly logPath: string | undefined,
+    readonly logLevel: string,
+    readonly bodyLimitBytes: number,
+    readonly ingestQueueCapacity: number,
+    /** `durable`: a 2xx means fsynced on disk. `enqueue`: a 2xx means queued in memory (faster, may lose the tail on a crash). */
+    readonly ingestAck: 'durable' | 'enqueue',
+    readonly shutdownGraceMs: number,
+    readonly fileRefreshMs: number,
+    readonly requestTimeoutMs: number,
+    /** `true` means any origin (`*`), else the list of allowed origins. */
+    readonly corsOrigins: true | string[],
+    /** `file`: JSON files under `state/` (default). `memory`: nothing persisted (tests, demos). */
+    readonly stateStore: 'file' | 'memory',
+    readonly version: string,
+  ) {}
+
+  get stateDir(): string {
+    return join(this.root, 'state');
+  }
+
+  get runtimeDir(): string {
+    return join(this.root, 'runtime');
+  }
+
+  /** The files the Python agents write and we serve (see CONTRACT.md, "Files"). */
+  get agentFiles(): Record<AgentFile, string> {
+    return {
+      performance: join(this.stateDir, 'performance_attribution.json'),
+      regime: join(this.runtimeDir, 'market_regime.json'),
+      allocations: join(this.runtimeDir, 'capital_governor_allocations.json'),
+      allocationsOverride: join(this.runtimeDir, 'allocations_override.json'),
+      guardianPause: join(this.stateDir, 'guardian_pause.json'),
+    };
+  }
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Builds the configuration from an environment (the process's by default).
+ * Throws a `ConfigError` whose message names every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const raw = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const vars = plainToInstance(EnvironmentVariables, raw);
+  const errors = validateSync(vars, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    const problems = errors.map((e) => Object.values(e.constraints ?? {}).join(', ') || `${e.property} is invalid`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const root = resolve(vars.NEOLIGHT_ROOT ?? REPO_ROOT);
+  const fromCwd = (p: string) => (isAbsolute(p) ? p : resolve(p));
+  const origins = vars.CORS_ORIGINS ?? '*';
+  return new AppConfig(
+    vars.NEOLIGHT_DASHBOARD_PORT ?? vars.PORT ?? 8100,
+    vars.HOST ?? '0.0.0.0',
+    root,
+    fromCwd(vars.METRICS_PATH ?? join(root, 'state', 'meta_metrics.json')),
+    fromCwd(vars.ATLAS_PATH ?? join(root, 'state', 'atlas_state.json')),
+    vars.LOG_PATH ? fromCwd(vars.LOG_PATH) : undefined,
+    vars.LOG_LEVEL ?? 'info',
+    vars.BODY_LIMIT_BYTES ?? 4 * 1024 * 1024,
+    vars.INGEST_QUEUE_CAPACITY ?? 1024,
+    (vars.INGEST_ACK ?? 'durable') as 'durable' | 'enqueue',
+    vars.SHUTDOWN_GRACE_MS ?? 10_000,
+    vars.FILE_REFRESH_MS ?? 500,
+    vars.REQUEST_TIMEOUT_MS ?? 30_000,
+    origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
+    (vars.STATE_STORE ?? 'file') as 'file' | 'memory',
+    packageVersion(),
+  );
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}

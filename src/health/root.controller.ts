@@ -1,0 +1,26 @@
+import { Controller, Get } from '@nestjs/common';
+import { RouteTable } from '../common/route-table.js';
+import { AppConfig } from '../config/app.config.js';
+import { SystemMonitor } from './system.monitor.js';
+import { formatUptime } from './uptime.js';
+
+@Controller()
+export class RootController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly system: SystemMonitor,
+    private readonly routes: RouteTable,
+  ) {}
+
+  /** Service banner listing every route it serves. */
+  @Get()
+  root(): Record<string, unknown> {
+    return {
+      service: 'neolight-dashboard',
+      version: this.config.version,
+      status: 'running',
+      uptime: formatUptime(this.system.uptimeSeconds()),
+      endpoints: this.routes.endpoints(),
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AgentFileCache } from '../state/agent-file.cache.js';
+import { IngestQueue, Snapshot } from '../telemetry/ingest.queue.js';
+import { applyMetaDocument, defaultMetaDocument } from './meta-document.js';
+import { assertMetaDocument, isMetaDocument } from './meta-metrics.schema.js';
+
+@Injectable()
+export class MetaService implements OnModuleInit {
+  constructor(
+    private readonly ingest: IngestQueue,
+    private readonly files: AgentFileCache,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const pause = this.files.get('guardianPause');
+    const fallback = () => defaultMetaDocument(new Date(), pause.status === 'good' ? pause.value : undefined);
+    await this.ingest.open('meta_metrics', fallback, isMetaDocument);
+  }
+
+  current(): Snapshot {
+    return this.ingest.snapshot('meta_metrics');
+  }
+
+  /** The document as served: `age_seconds` since it was applied, then the bytes serialized at commit. */
+  render(snapshot: Snapshot, now = Date.now()): string {
+    const appliedAt = Date.parse(String(snapshot.value.cache_timestamp));
+    const age = Number.isNaN(appliedAt) ? 0 : Math.max(0, now - appliedAt) / 1000;
+    return `{"age_seconds":${age},${snapshot.json.slice(1)}`;
+  }
+
+  /** Validates and applies a posted document; resolves once it is acknowledged (durable by default). */
+  async accept(body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
+    assertMetaDocument(body);
+    const appliedAt = new Date();
+    await this.ingest.submit('meta_metrics', (current) => applyMetaDocument(current, body, appliedAt));
+    return { status: 'ok', timestamp: appliedAt.toISOString() };
+  }
+
+  performance(): Record<string, unknown> {
+    return this.files.read(['performance']) ?? { decisions: [], last_update: null };
+  }
+
+  regime(): Record<string, unknown> {
+    return this.files.read(['regime']) ?? { regime: 'UNKNOWN', timestamp: new Date().toISOString() };
+  }
+}

@@ -1,0 +1,105 @@
+import { Logger } from '@nestjs/common';
+import { watchFile, unwatchFile, type Stats } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { tempPrefix, writeFileAtomic } from './atomic-write.js';
+import { LoadResult, StateKey, StateRepository } from './state.repository.js';
+
+/** One JSON file per key, replaced atomically on every save. The embedded default adapter. */
+export class JsonFileStateStore extends StateRepository {
+  private readonly logger = new Logger(JsonFileStateStore.name);
+  /** Identity (inode:mtime:size) of the file as we last wrote or read it, to tell our writes from others'. */
+  private readonly ownVersion = new Map<StateKey, string>();
+  private readonly watched: string[] = [];
+
+  constructor(
+    private readonly paths: Record<StateKey, string>,
+    private readonly watchIntervalMs = 1000,
+  ) {
+    super();
+  }
+
+  override async open(): Promise<void> {
+    for (const target of Object.values(this.paths)) {
+      await mkdir(dirname(target), { recursive: true });
+      const prefix = tempPrefix(target);
+      for (const name of await readdir(dirname(target))) {
+        if (!name.startsWith(prefix)) continue;
+        await unlink(join(dirname(target), name)).catch(() => undefined);
+        this.logger.warn({ file: name }, 'removed a temp file left by an interrupted write');
+      }
+    }
+  }
+
+  override async load(key: StateKey): Promise<LoadResult> {
+    const target = this.paths[key];
+    let text: string;
+    try {
+      text = await readFile(target, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw error;
+    }
+    try {
+      const value: unknown = JSON.parse(text);
+      await this.remember(key);
+      return { value };
+    } catch {
+      return { quarantinedTo: await this.quarantine(key, 'not valid JSON') };
+    }
+  }
+
+  override async save(key: StateKey, json: string): Promise<void> {
+    await writeFileAtomic(this.paths[key], Buffer.from(json));
+    await this.remember(key);
+  }
+
+  override async quarantine(key: StateKey, reason: string): Promise<string | undefined> {
+    const target = this.paths[key];
+    const aside = `${target}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      await rename(target, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    this.logger.error({ file: basename(target), movedTo: basename(aside), reason }, 'stored document is unreadable; moved aside');
+    return aside;
+  }
+
+  override watch(listener: (key: StateKey) => void): () => void {
+    for (const [key, target] of Object.entries(this.paths) as [StateKey, string][]) {
+      watchFile(target, { interval: this.watchIntervalMs, persistent: false }, (current: Stats) => {
+        if (current.nlink === 0 || identity(current) === this.ownVersion.get(key)) return;
+        listener(key);
+      });
+      this.watched.push(target);
+    }
+    return () => this.unwatchAll();
+  }
+
+  override async probe(bytes: number): Promise<void> {
+    const dirs = new Set(Object.values(this.paths).map((p) => dirname(p)));
+    for (const dir of dirs) {
+      const probe = join(dir, '.write-probe');
+      await writeFileAtomic(probe, Buffer.alloc(Math.max(1, bytes), 0x20));
+      await unlink(probe).catch(() => undefined);
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.unwatchAll();
+  }
+
+  private unwatchAll(): void {
+    this.watched.splice(0).forEach((target) => unwatchFile(target));
+  }
+
+  private async remember(key: StateKey): Promise<void> {
+    this.ownVersion.set(key, identity(await stat(this.paths[key])));
+  }
+}
+
+function identity(s: Stats): string {
+  return `${s.ino}:${s.mtimeMs}:${s.size}`;
+}

@@ -1,0 +1,262 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnavailableError } from '../common/domain.error.js';
+import { ShutdownState } from '../common/shutdown.state.js';
+import { AppConfig } from '../config/app.config.js';
+import { StateKey, StateRepository } from '../state/state.repository.js';
+
+export type Document = Record<string, unknown>;
+export type Reducer = (previous: Document) => Document;
+
+/** A document as readers get it: serialized once, when it changed. */
+export interface Snapshot {
+  readonly value: Document;
+  readonly json: string;
+  readonly etag: string;
+}
+
+interface Channel {
+  /** What is on disk (durable mode serves this). */
+  committed: Snapshot;
+  /** `committed` with every queued reducer applied, in arrival order. */
+  applied: Document;
+  /** What readers see: `committed` in durable mode, `applied` in enqueue mode. */
+  visible: Snapshot;
+  fallback: () => Document;
+  isValid: (value: unknown) => value is Document;
+}
+
+interface Pending {
+  key: StateKey;
+  reduce: Reducer;
+  settle?: { resolve: (s: Snapshot) => void; reject: (e: Error) => void };
+}
+
+const WRITE_RETRY_MS = 1000;
+
+/**
+ * The single writer of our state. Every change is a reducer queued in arrival order and applied
+ * by one loop; a flush writes each changed document once for everything queued since the last
+ * flush (group commit). In durable mode a submit resolves only once its document (or a newer one)
+ * is on disk; the queue is bounded, and a full queue answers 503 rather than dropping anything.
+ */
+@Injectable()
+export class IngestQueue implements OnModuleDestroy {
+  private readonly logger = new Logger(IngestQueue.name);
+  private readonly channels = new Map<StateKey, Channel>();
+  private waiting: Pending[] = [];
+  private inFlight = 0;
+  private flushing: Promise<void> | undefined;
+  private readonly reloads = new Set<StateKey>();
+  private readonly listeners = new Set<(key: StateKey, snapshot: Snapshot) => void>();
+  private unwatch: (() => void) | undefined;
+  private writeError: Error | undefined;
+
+  /**
+   * accepted: acknowledged with a 2xx. rejected: refused up front (queue full, shutting down).
+   * failed: refused because their write failed. writeFailures: failed write attempts.
+   * quarantined: stored documents moved aside as unreadable.
+   */
+  readonly counters = { accepted: 0, rejected: 0, failed: 0, writeFailures: 0, quarantined: 0 };
+
+  constructor(
+    private readonly repository: StateRepository,
+    private readonly config: AppConfig,
+    private readonly shutdown: ShutdownState,
+  ) {}
+
+  get capacity(): number {
+    return this.config.ingestQueueCapacity;
+  }
+
+  /** Documents accepted but not yet acknowledged durable (waiting plus being written). */
+  get depth(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  /** The last write failed (disk full, I/O error) and no write has succeeded since. */
+  get lastWriteError(): Error | undefined {
+    return this.writeError;
+  }
+
+  /** Loads a document from the repository (or its fallback) and starts serving it. */
+  async open(key: StateKey, fallback: () => Document, isValid: (value: unknown) => value is Document): Promise<void> {
+    if (this.channels.size === 0) {
+      await this.repository.open();
+      this.unwatch = this.repository.watch((changed) => this.reloadLater(changed));
+    }
+    const value = await this.loadValid(key, isValid);
+    const committed = snapshotOf(value ?? fallback());
+    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid });
+  }
+
+  snapshot(key: StateKey): Snapshot {
+    return this.channel(key).visible;
+  }
+
+  onChange(listener: (key: StateKey, snapshot: Snapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Queues a change. The reducer runs at once, in arrival order, on the latest applied document;
+   * if it throws (a domain error such as a 400), nothing is queued. Resolves with the snapshot
+   * readers will see once acknowledged (durable mode: on disk).
+   */
+  submit(key: StateKey, reduce: Reducer): Promise<Snapshot> {
+    if (this.shutdown.shuttingDown) {
+      this.counters.rejected++;
+      throw new UnavailableError('shutting down: not accepting documents', 5);
+    }
+    if (this.depth >= this.capacity) {
+      this.counters.rejected++;
+      throw new UnavailableError('ingest queue is full; retry later', 1);
+    }
+    const channel = this.channel(key);
+    channel.applied = reduce(channel.applied);
+    if (this.config.ingestAck === 'enqueue') {
+      this.waiting.push({ key, reduce });
+      this.counters.accepted++;
+      this.publish(key, channel, snapshotOf(channel.applied));
+      this.kick();
+      return Promise.resolve(channel.visible);
+    }
+    return new Promise<Snapshot>((resolve, reject) => {
+      this.waiting.push({ key, reduce, settle: { resolve, reject } });
+      this.kick();
+    });
+  }
+
+  /** Resolves once everything accepted so far is written (or has failed). */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  /**
+   * After a failed write: checks that the store takes a write as large as our largest document
+   * again, and if so clears the failure (readiness recovers without waiting for new traffic).
+   */
+  async recheck(): Promise<boolean> {
+    if (!this.writeError) return true;
+    const largest = Math.max(...[...this.channels.values()].map((c) => Buffer.byteLength(c.committed.json)));
+    try {
+      await this.repository.probe(largest);
+      this.writeError = undefined;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.shutdown.begin();
+    await this.drain();
+    this.unwatch?.();
+    await this.repository.close();
+  }
+
+  private channel(key: StateKey): Channel {
+    const channel = this.channels.get(key);
+    if (!channel) throw new Error(`state channel ${key} is not open`);
+    return channel;
+  }
+
+  private kick(): void {
+    this.flushing ??= this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.waiting.length > 0 || this.reloads.size > 0) this.kick();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.waiting.length > 0 || this.reloads.size > 0) {
+      await this.applyReloads();
+      if (this.waiting.length === 0) continue;
+      const batch = this.waiting;
+      this.waiting = [];
+      this.inFlight = batch.length;
+      const keys = [...new Set(batch.map((p) => p.key))];
+      const failedKeys = new Set<StateKey>();
+      for (const key of keys) {
+        const channel = this.channel(key);
+        const next = snapshotOf(channel.applied);
+        try {
+          await this.repository.save(key, next.json);
+          channel.committed = next;
+          if (this.config.ingestAck === 'durable') this.publish(key, channel, next);
+          this.writeError = undefined;
+        } catch (error) {
+          failedKeys.add(key);
+          this.writeError = error as Error;
+          this.counters.writeFailures++;
+          this.logger.error({ err: error, key }, 'could not persist document');
+        }
+      }
+      this.inFlight = 0;
+      if (this.config.ingestAck === 'enqueue') {
+        const retry = batch.filter((p) => failedKeys.has(p.key));
+        if (retry.length > 0) {
+          this.waiting = [...retry, ...this.waiting];
+          await sleep(WRITE_RETRY_MS);
+        }
+        continue;
+      }
+      for (const pending of batch) {
+        if (failedKeys.has(pending.key)) {
+          this.counters.failed++;
+          pending.settle?.reject(new UnavailableError('could not store the document (storage unavailable or full); retry later', 5));
+        } else {
+          this.counters.accepted++;
+          pending.settle?.resolve(this.channel(pending.key).committed);
+        }
+      }
+      for (const key of failedKeys) this.refold(key);
+    }
+  }
+
+  /** Rebuilds `applied` from what is committed plus what is still queued. */
+  private refold(key: StateKey): void {
+    const channel = this.channel(key);
+    channel.applied = this.waiting.filter((p) => p.key === key).reduce((doc, p) => p.reduce(doc), channel.committed.value);
+  }
+
+  private reloadLater(key: StateKey): void {
+    this.reloads.add(key);
+    this.kick();
+  }
+
+  /** Takes in documents changed by another writer (a replica sharing the store). */
+  private async applyReloads(): Promise<void> {
+    for (const key of [...this.reloads]) {
+      this.reloads.delete(key);
+      const channel = this.channels.get(key);
+      if (!channel) continue;
+      const value = await this.loadValid(key, channel.isValid);
+      if (value === undefined) continue;
+      channel.committed = snapshotOf(value);
+      this.refold(key);
+      this.publish(key, channel, this.config.ingestAck === 'durable' ? channel.committed : snapshotOf(channel.applied));
+    }
+  }
+
+  private async loadValid(key: StateKey, isValid: (value: unknown) => value is Document): Promise<Document | undefined> {
+    const loaded = await this.repository.load(key);
+    if (loaded.quarantinedTo) this.counters.quarantined++;
+    if (loaded.value === undefined) return undefined;
+    if (isValid(loaded.value)) return loaded.value;
+    if (await this.repository.quarantine(key, 'does not match the document rules')) this.counters.quarantined++;
+    return undefined;
+  }
+
+  private publish(key: StateKey, channel: Channel, snapshot: Snapshot): void {
+    channel.visible = snapshot;
+    for (const listener of this.listeners) listener(key, snapshot);
+  }
+}
+
+export function snapshotOf(value: Document): Snapshot {
+  const json = JSON.stringify(value);
+  return { value, json, etag: `W/"${createHash('sha1').update(json).digest('base64url')}"` };
+}

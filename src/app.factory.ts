@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
+import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
 import { AppConfig, loadConfig } from './config/app.config.js';
 
@@ -39,6 +40,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
 /** What must be set on the app before it starts; used by `createApp()` and by tests that override providers. */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
+  app.get(RouteTable).attach(app.getHttpAdapter().getInstance());
   app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
   await app.init();
   return app;

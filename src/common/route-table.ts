@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -10,8 +9,8 @@ import type { FastifyInstance } from 'fastify';
 export class RouteTable {
   private readonly methodsByPath = new Map<string, Set<string>>();
 
-  constructor(adapterHost: HttpAdapterHost) {
-    const fastify = adapterHost.httpAdapter.getInstance<FastifyInstance>();
+  /** Starts recording; `configureApp()` calls it before the app registers its routes. */
+  attach(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
       if (route.url.includes('*')) return; // Nest's catch-alls are not endpoints
       const methods = Array.isArray(route.method) ? route.method : [route.method];

@@ -1,0 +1,158 @@
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './app.config.js';
+
+/** The repository this spec lives in (`src/config/..`), where a fresh clone keeps its `state/`. */
+const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+describe('loadConfig', () => {
+  it('starts on a fresh clone with no environment at all', () => {
+    // Act
+    const sut = loadConfig({});
+
+    // Assert
+    expect(sut).toMatchObject({
+      port: 8100,
+      host: '0.0.0.0',
+      root: REPO_ROOT,
+      metricsPath: join(REPO_ROOT, 'state', 'meta_metrics.json'),
+      atlasPath: join(REPO_ROOT, 'state', 'atlas_state.json'),
+      logPath: undefined,
+      logLevel: 'info',
+      bodyLimitBytes: 4 * 1024 * 1024,
+      ingestAck: 'durable',
+      corsOrigins: true,
+      stateStore: 'file',
+    });
+    expect(sut.stateDir).toBe(join(REPO_ROOT, 'state'));
+    expect(sut.runtimeDir).toBe(join(REPO_ROOT, 'runtime'));
+  });
+
+  it('treats empty variables as unset', () => {
+    // Act
+    const sut = loadConfig({ NEOLIGHT_DASHBOARD_PORT: '', PORT: '', HOST: '', INGEST_ACK: '' });
+
+    // Assert
+    expect(sut).toMatchObject({ port: 8100, host: '0.0.0.0', ingestAck: 'durable' });
+  });
+
+  it('takes PORT as an alias for NEOLIGHT_DASHBOARD_PORT', () => {
+    // Act
+    const sut = loadConfig({ PORT: '9001' });
+
+    // Assert
+    expect(sut.port).toBe(9001);
+  });
+
+  it('prefers NEOLIGHT_DASHBOARD_PORT over PORT when both are set', () => {
+    // Act
+    const sut = loadConfig({ NEOLIGHT_DASHBOARD_PORT: '8200', PORT: '9001' });
+
+    // Assert
+    expect(sut.port).toBe(8200);
+  });
+
+  it('accepts port 0 (any free port) and surrounding whitespace', () => {
+    // Act
+    const zero = loadConfig({ PORT: '0' });
+    const spaced = loadConfig({ PORT: ' 8300 ' });
+
+    // Assert
+    expect(zero.port).toBe(0);
+    expect(spaced.port).toBe(8300);
+  });
+
+  it('moves state/ and runtime/ (and every file in them) under NEOLIGHT_ROOT', () => {
+    // Arrange
+    const root = join('/', 'srv', 'neolight');
+
+    // Act
+    const sut = loadConfig({ NEOLIGHT_ROOT: root });
+
+    // Assert
+    expect(sut.root).toBe(root);
+    expect(sut.stateDir).toBe(join(root, 'state'));
+    expect(sut.runtimeDir).toBe(join(root, 'runtime'));
+    expect(sut.metricsPath).toBe(join(root, 'state', 'meta_metrics.json'));
+    expect(sut.atlasPath).toBe(join(root, 'state', 'atlas_state.json'));
+    expect(sut.agentFiles).toEqual({
+      performance: join(root, 'state', 'performance_attribution.json'),
+      regime: join(root, 'runtime', 'market_regime.json'),
+      allocations: join(root, 'runtime', 'capital_governor_allocations.json'),
+      allocationsOverride: join(root, 'runtime', 'allocations_override.json'),
+      guardianPause: join(root, 'state', 'guardian_pause.json'),
+    });
+  });
+
+  it('resolves a relative NEOLIGHT_ROOT against the working directory', () => {
+    // Act
+    const sut = loadConfig({ NEOLIGHT_ROOT: 'some/root' });
+
+    // Assert
+    expect(sut.root).toBe(resolve(process.cwd(), 'some/root'));
+  });
+
+  it('keeps an absolute METRICS_PATH as given and resolves a relative one against the working directory', () => {
+    // Act
+    const absolute = loadConfig({ METRICS_PATH: '/data/metrics.json' });
+    const relative = loadConfig({ METRICS_PATH: 'data/metrics.json', LOG_PATH: 'logs/api.log' });
+
+    // Assert
+    expect(absolute.metricsPath).toBe('/data/metrics.json');
+    expect(relative.metricsPath).toBe(resolve(process.cwd(), 'data/metrics.json'));
+    expect(relative.logPath).toBe(resolve(process.cwd(), 'logs/api.log'));
+  });
+
+  it.each([
+    ['a non-numeric port', { NEOLIGHT_DASHBOARD_PORT: 'abc' }, 'NEOLIGHT_DASHBOARD_PORT'],
+    ['a non-numeric PORT alias', { PORT: 'abc' }, 'PORT'],
+    ['a port above 65535', { NEOLIGHT_DASHBOARD_PORT: '70000' }, 'NEOLIGHT_DASHBOARD_PORT'],
+    ['a fractional port', { PORT: '80.5' }, 'PORT'],
+    ['an unknown ack mode', { INGEST_ACK: 'maybe' }, 'INGEST_ACK'],
+    ['an unknown log level', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    ['a zero queue capacity', { INGEST_QUEUE_CAPACITY: '0' }, 'INGEST_QUEUE_CAPACITY'],
+    ['an unknown state store', { STATE_STORE: 'redis' }, 'STATE_STORE'],
+    ['a blank host', { HOST: '   ' }, 'HOST'],
+  ])('rejects %s with a ConfigError naming the variable', (_label, env, variable) => {
+    // Act
+    const act = () => loadConfig(env);
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(new RegExp(`\\b${variable}\\b`));
+  });
+
+  it('names every bad variable in one message', () => {
+    // Act
+    const act = () => loadConfig({ PORT: '70000', INGEST_ACK: 'maybe', LOG_LEVEL: 'loud' });
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    for (const variable of ['PORT', 'INGEST_ACK', 'LOG_LEVEL']) expect(act).toThrow(variable);
+  });
+
+  it('reads INGEST_ACK=enqueue', () => {
+    // Act
+    const sut = loadConfig({ INGEST_ACK: 'enqueue' });
+
+    // Assert
+    expect(sut.ingestAck).toBe('enqueue');
+  });
+
+  it.each([
+    ['unset', undefined, true],
+    ['a star', '*', true],
+    ['a single origin', 'https://ops.example.com', ['https://ops.example.com']],
+    [
+      'a list with spaces and a trailing comma',
+      ' https://a.example.com , http://localhost:3000 ,',
+      ['https://a.example.com', 'http://localhost:3000'],
+    ],
+  ])('parses CORS_ORIGINS given as %s', (_label, value, expected) => {
+    // Act
+    const sut = loadConfig({ CORS_ORIGINS: value });
+
+    // Assert
+    expect(sut.corsOrigins).toEqual(expected);
+  });
+});

@@ -1,0 +1,523 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { InvalidDocumentError, UnavailableError } from '../common/domain.error.js';
+import { ShutdownState } from '../common/shutdown.state.js';
+import { loadConfig } from '../config/app.config.js';
+import { InMemoryBackend, InMemoryStateStore } from '../state/in-memory.state.store.js';
+import type { StateKey } from '../state/state.repository.js';
+import { type Document, IngestQueue, type Snapshot } from './ingest.queue.js';
+
+/** An in-memory store whose saves the test can hold back or make fail, and count. */
+class ControlledStore extends InMemoryStateStore {
+  /** Every document a save was asked to write, in order (failed ones included). */
+  readonly saves: string[] = [];
+  /** While set, saves (and probes) fail with it, as on a full disk. */
+  failure: Error | undefined;
+  private gate: { promise: Promise<void>; open: () => void } | undefined;
+
+  /** Holds every save until `release()`. */
+  hold(): void {
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.gate = { promise, open };
+  }
+
+  release(): void {
+    const gate = this.gate;
+    this.gate = undefined;
+    gate?.open();
+  }
+
+  override async save(key: StateKey, json: string): Promise<void> {
+    this.saves.push(json);
+    if (this.gate) await this.gate.promise;
+    if (this.failure) throw this.failure;
+    await super.save(key, json);
+  }
+
+  override async probe(bytes: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    await super.probe(bytes);
+  }
+}
+
+const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+/** Lets queued work run: promise callbacks and I/O callbacks, a few rounds. */
+async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Waits (a bounded number of rounds) until `condition` holds. */
+async function until(condition: () => boolean, rounds = 200): Promise<void> {
+  for (let i = 0; i < rounds && !condition(); i++) await settle(1);
+  expect(condition()).toBe(true);
+}
+
+/** Records whether a promise settled, without awaiting it. */
+function track<T>(promise: Promise<T>): { settled: () => boolean } {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  return { settled: () => done };
+}
+
+/** Everything submitted here is a list the reducers append to, so order and loss are visible. */
+type Doc = Document & { seen: number[] };
+const FALLBACK = (): Document => ({ seen: [], stale: true });
+const isDoc = (value: unknown): value is Document =>
+  typeof value === 'object' && value !== null && Array.isArray((value as { seen?: unknown }).seen);
+const append =
+  (n: number) =>
+  (previous: Document): Document => ({ ...previous, seen: [...(previous as Doc).seen, n], stale: false });
+const seenIn = (snapshot: Snapshot) => (snapshot.value as Doc).seen;
+const storedSeen = (backend: InMemoryBackend, key: StateKey = 'meta_metrics') => (JSON.parse(backend.documents.get(key)!) as Doc).seen;
+
+describe('IngestQueue', () => {
+  let backend: InMemoryBackend;
+  let store: ControlledStore;
+  let shutdown: ShutdownState;
+  let sut: IngestQueue;
+  let logError: jest.SpiedFunction<Logger['error']>;
+
+  function makeQueue(env: Record<string, string> = {}): IngestQueue {
+    return new IngestQueue(store, loadConfig({ LOG_LEVEL: 'silent', ...env }), shutdown);
+  }
+
+  beforeEach(() => {
+    logError = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    backend = new InMemoryBackend();
+    store = new ControlledStore(backend);
+    shutdown = new ShutdownState();
+  });
+
+  afterEach(async () => {
+    store.failure = undefined;
+    store.release();
+    await sut?.onModuleDestroy();
+    logError.mockRestore();
+  });
+
+  describe('open', () => {
+    it('serves the fallback when nothing is stored', async () => {
+      // Arrange
+      sut = makeQueue();
+
+      // Act
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+
+      // Assert
+      expect(sut.snapshot('meta_metrics').value).toEqual({ seen: [], stale: true });
+      expect(sut.snapshot('meta_metrics').json).toBe('{"seen":[],"stale":true}');
+      expect(store.saves).toEqual([]);
+    });
+
+    it('serves the stored document when it is valid', async () => {
+      // Arrange
+      backend.documents.set('meta_metrics', '{"seen":[1,2],"mode":"LIVE_MODE"}');
+      sut = makeQueue();
+
+      // Act
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+
+      // Assert
+      expect(sut.snapshot('meta_metrics').value).toEqual({ seen: [1, 2], mode: 'LIVE_MODE' });
+      expect(sut.counters.quarantined).toBe(0);
+    });
+
+    it('quarantines a stored document that breaks the rules and serves the fallback', async () => {
+      // Arrange
+      backend.documents.set('meta_metrics', '{"per_agent":null}');
+      sut = makeQueue();
+
+      // Act
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+
+      // Assert
+      expect(sut.snapshot('meta_metrics').value).toEqual({ seen: [], stale: true });
+      expect(sut.counters.quarantined).toBe(1);
+      expect(backend.documents.has('meta_metrics')).toBe(false);
+      expect([...backend.documents.values()]).toEqual(['{"per_agent":null}']);
+    });
+
+    it('counts a stored document the store could not parse as quarantined, and serves the fallback', async () => {
+      // Arrange
+      backend.documents.set('meta_metrics', '{"seen":[1,');
+      sut = makeQueue();
+
+      // Act
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+
+      // Assert
+      expect(sut.snapshot('meta_metrics').value).toEqual({ seen: [], stale: true });
+      expect(sut.counters.quarantined).toBe(1);
+    });
+
+    it('keeps channels apart', async () => {
+      // Arrange
+      backend.documents.set('atlas', '{"seen":[9]}');
+      sut = makeQueue();
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+      await sut.open('atlas', FALLBACK, isDoc);
+
+      // Act
+      await sut.submit('meta_metrics', append(1));
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1]);
+      expect(seenIn(sut.snapshot('atlas'))).toEqual([9]);
+      expect(backend.documents.get('atlas')).toBe('{"seen":[9]}');
+    });
+
+    it('refuses a channel that was never opened', () => {
+      // Arrange
+      sut = makeQueue();
+
+      // Act / Assert
+      expect(() => sut.snapshot('atlas')).toThrow(/not open/);
+    });
+  });
+
+  describe('durable mode (the default)', () => {
+    beforeEach(async () => {
+      sut = makeQueue({ INGEST_QUEUE_CAPACITY: '4' });
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+    });
+
+    it('applies submits in arrival order, and stores the result', async () => {
+      // Act
+      const results = await Promise.all([1, 2, 3, 4].map((n) => sut.submit('meta_metrics', append(n))));
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1, 2, 3, 4]);
+      expect(storedSeen(backend)).toEqual([1, 2, 3, 4]);
+      expect(seenIn(results[3])).toEqual([1, 2, 3, 4]);
+      expect(sut.counters).toMatchObject({ accepted: 4, rejected: 0, failed: 0 });
+    });
+
+    it('keeps serving the committed snapshot until the write is done, then resolves with the new one', async () => {
+      // Arrange
+      store.hold();
+      const before = sut.snapshot('meta_metrics');
+
+      // Act
+      const submitted = sut.submit('meta_metrics', append(1));
+      const tracked = track(submitted);
+      await until(() => store.saves.length === 1);
+      await settle();
+
+      // Assert
+      expect(tracked.settled()).toBe(false);
+      expect(sut.snapshot('meta_metrics')).toBe(before);
+      expect(backend.documents.has('meta_metrics')).toBe(false);
+      store.release();
+      const result = await submitted;
+      expect(seenIn(result)).toEqual([1]);
+      expect(sut.snapshot('meta_metrics')).toBe(result);
+      expect(result.json).toBe(backend.documents.get('meta_metrics'));
+      expect(result.etag).not.toBe(before.etag);
+    });
+
+    it('covers everything submitted during a write with one next write (group commit)', async () => {
+      // Arrange
+      store.hold();
+      const first = sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 1);
+
+      // Act
+      const rest = [2, 3, 4].map((n) => sut.submit('meta_metrics', append(n)));
+      await settle();
+      store.release();
+      const results = await Promise.all([first, ...rest]);
+
+      // Assert
+      expect(store.saves).toHaveLength(2);
+      expect(JSON.parse(store.saves[1]).seen).toEqual([1, 2, 3, 4]);
+      expect(seenIn(results[0])).toEqual([1]);
+      for (const result of results.slice(1)) expect(seenIn(result)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('answers 503 with retry-after beyond capacity, counting every document once', async () => {
+      // Arrange (capacity 4: one in the write, three waiting)
+      store.hold();
+      const accepted = [sut.submit('meta_metrics', append(1))];
+      await until(() => store.saves.length === 1);
+      const refusals: unknown[] = [];
+
+      // Act
+      for (let n = 2; n <= 8; n++) {
+        try {
+          accepted.push(sut.submit('meta_metrics', append(n)));
+        } catch (error) {
+          refusals.push(error);
+        }
+      }
+      const depthWhileFull = sut.depth;
+      store.release();
+      await Promise.all(accepted);
+
+      // Assert
+      expect(accepted).toHaveLength(4);
+      expect(depthWhileFull).toBe(4);
+      expect(refusals).toHaveLength(4);
+      for (const error of refusals) {
+        expect(error).toBeInstanceOf(UnavailableError);
+        expect(error).toMatchObject({ code: 503, extra: { headers: { 'retry-after': expect.stringMatching(/^\d+$/) } } });
+      }
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1, 2, 3, 4]);
+      expect(sut.counters.accepted + sut.counters.rejected).toBe(8);
+      expect(sut.counters).toMatchObject({ accepted: 4, rejected: 4, failed: 0 });
+      expect(sut.depth).toBe(0);
+    });
+
+    it('takes documents again once the queue has room', async () => {
+      // Arrange
+      store.hold();
+      const pending = [1, 2, 3, 4].map((n) => sut.submit('meta_metrics', append(n)));
+      expect(() => sut.submit('meta_metrics', append(5))).toThrow(UnavailableError);
+      store.release();
+      await Promise.all(pending);
+
+      // Act
+      const result = await sut.submit('meta_metrics', append(6));
+
+      // Assert
+      expect(seenIn(result)).toEqual([1, 2, 3, 4, 6]);
+    });
+
+    it('rejects every document of a failed write with 503 and keeps the committed snapshot', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(0));
+      const committed = sut.snapshot('meta_metrics');
+      store.hold();
+      const first = sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 2);
+      const batch = [2, 3].map((n) => sut.submit('meta_metrics', append(n)));
+      store.failure = enospc();
+
+      // Act
+      store.release();
+      const outcomes = await Promise.allSettled([first, ...batch]);
+
+      // Assert
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe('rejected');
+        const reason = (outcome as PromiseRejectedResult).reason as UnavailableError;
+        expect(reason).toBeInstanceOf(UnavailableError);
+        expect(reason.code).toBe(503);
+        expect(reason.extra.headers).toHaveProperty('retry-after');
+      }
+      expect(store.saves).toHaveLength(3);
+      expect(JSON.parse(store.saves[2]).seen).toEqual([0, 2, 3]);
+      expect(sut.snapshot('meta_metrics')).toBe(committed);
+      expect(storedSeen(backend)).toEqual([0]);
+      expect(sut.counters).toMatchObject({ accepted: 1, failed: 3, writeFailures: 2 });
+      expect(sut.lastWriteError).toBe(store.failure);
+    });
+
+    it('drops the failed documents and accepts new ones once writes work again', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(0));
+      store.failure = enospc();
+      await expect(sut.submit('meta_metrics', append(1))).rejects.toBeInstanceOf(UnavailableError);
+      store.failure = undefined;
+
+      // Act
+      const result = await sut.submit('meta_metrics', append(2));
+
+      // Assert
+      expect(seenIn(result)).toEqual([0, 2]);
+      expect(storedSeen(backend)).toEqual([0, 2]);
+      expect(sut.lastWriteError).toBeUndefined();
+      expect(sut.counters).toMatchObject({ accepted: 2, failed: 1, writeFailures: 1 });
+    });
+
+    it('keeps the last write error until recheck() finds the store writable again', async () => {
+      // Arrange
+      store.failure = enospc();
+      await expect(sut.submit('meta_metrics', append(1))).rejects.toBeInstanceOf(UnavailableError);
+
+      // Act
+      const whileFull = await sut.recheck();
+      const errorWhileFull = sut.lastWriteError;
+      store.failure = undefined;
+      const afterwards = await sut.recheck();
+
+      // Assert
+      expect(whileFull).toBe(false);
+      expect(errorWhileFull).toMatchObject({ code: 'ENOSPC' });
+      expect(afterwards).toBe(true);
+      expect(sut.lastWriteError).toBeUndefined();
+    });
+
+    it('recheck() is true and writes nothing when no write has failed', async () => {
+      // Act
+      const result = await sut.recheck();
+
+      // Assert
+      expect(result).toBe(true);
+      expect(store.saves).toEqual([]);
+    });
+
+    it('queues nothing when a reducer throws', async () => {
+      // Arrange
+      const before = sut.snapshot('meta_metrics');
+      const invalid = () => {
+        throw new InvalidDocumentError('per_agent must be an object');
+      };
+
+      // Act
+      const act = () => sut.submit('meta_metrics', invalid);
+
+      // Assert
+      expect(act).toThrow(InvalidDocumentError);
+      expect(sut.depth).toBe(0);
+      await sut.drain();
+      expect(store.saves).toEqual([]);
+      expect(sut.snapshot('meta_metrics')).toBe(before);
+      expect(seenIn(await sut.submit('meta_metrics', append(1)))).toEqual([1]);
+    });
+
+    it('refuses documents with 503 once shutdown has begun', async () => {
+      // Arrange
+      shutdown.begin();
+
+      // Act
+      const act = () => sut.submit('meta_metrics', append(1));
+
+      // Assert
+      expect(act).toThrow(UnavailableError);
+      expect(act).toThrow(expect.objectContaining({ code: 503, extra: { headers: { 'retry-after': expect.any(String) } } }));
+      await sut.drain();
+      expect(store.saves).toEqual([]);
+      expect(sut.counters.rejected).toBe(2);
+    });
+
+    it('drain() resolves only once the pending writes are done', async () => {
+      // Arrange
+      store.hold();
+      const submitted = sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 1);
+
+      // Act
+      const drained = sut.drain();
+      const tracked = track(drained);
+      await settle();
+
+      // Assert
+      expect(tracked.settled()).toBe(false);
+      store.release();
+      await drained;
+      expect(storedSeen(backend)).toEqual([1]);
+      expect(seenIn(await submitted)).toEqual([1]);
+    });
+
+    it('tells onChange listeners about each committed snapshot', async () => {
+      // Arrange
+      const listener = jest.fn<(key: StateKey, snapshot: Snapshot) => void>();
+      sut.onChange(listener);
+
+      // Act
+      const result = await sut.submit('meta_metrics', append(1));
+
+      // Assert
+      expect(listener).toHaveBeenCalledWith('meta_metrics', result);
+    });
+
+    it('takes in a document another instance stored in the shared backend', async () => {
+      // Arrange
+      const replica = new InMemoryStateStore(backend);
+      const listener = jest.fn<(key: StateKey, snapshot: Snapshot) => void>();
+      sut.onChange(listener);
+
+      // Act
+      await replica.save('meta_metrics', '{"seen":[40,41]}');
+      await until(() => listener.mock.calls.length > 0);
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([40, 41]);
+      expect(store.saves).toEqual([]);
+      expect(seenIn(await sut.submit('meta_metrics', append(42)))).toEqual([40, 41, 42]);
+    });
+
+    it('ignores (and quarantines) an invalid document another instance stored', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(1));
+      const replica = new InMemoryStateStore(backend);
+
+      // Act
+      await replica.save('meta_metrics', '{"per_agent":null}');
+      await until(() => sut.counters.quarantined === 1);
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1]);
+    });
+  });
+
+  describe('enqueue mode', () => {
+    beforeEach(async () => {
+      sut = makeQueue({ INGEST_ACK: 'enqueue', INGEST_QUEUE_CAPACITY: '4' });
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+    });
+
+    it('resolves before the write, with the change visible at once', async () => {
+      // Arrange
+      store.hold();
+
+      // Act
+      const result = await sut.submit('meta_metrics', append(1));
+
+      // Assert
+      expect(seenIn(result)).toEqual([1]);
+      expect(sut.snapshot('meta_metrics')).toBe(result);
+      expect(backend.documents.has('meta_metrics')).toBe(false);
+      expect(sut.counters.accepted).toBe(1);
+      store.release();
+      await sut.drain();
+      expect(storedSeen(backend)).toEqual([1]);
+    });
+
+    it('applies submits in arrival order and writes the latest', async () => {
+      // Act
+      for (const n of [1, 2, 3]) await sut.submit('meta_metrics', append(n));
+      await sut.drain();
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1, 2, 3]);
+      expect(storedSeen(backend)).toEqual([1, 2, 3]);
+    });
+
+    it('still answers 503 beyond capacity', async () => {
+      // Arrange
+      store.hold();
+      for (const n of [1, 2, 3, 4]) await sut.submit('meta_metrics', append(n));
+
+      // Act
+      const act = () => sut.submit('meta_metrics', append(5));
+
+      // Assert
+      expect(act).toThrow(UnavailableError);
+      expect(sut.counters).toMatchObject({ accepted: 4, rejected: 1 });
+    });
+  });
+
+  describe('onModuleDestroy', () => {
+    it('stops taking documents, writes what was accepted and closes the store', async () => {
+      // Arrange
+      sut = makeQueue({ INGEST_ACK: 'enqueue' });
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+      const close = jest.spyOn(store, 'close');
+      await sut.submit('meta_metrics', append(1));
+
+      // Act
+      await sut.onModuleDestroy();
+
+      // Assert
+      expect(storedSeen(backend)).toEqual([1]);
+      expect(close).toHaveBeenCalled();
+      expect(() => sut.submit('meta_metrics', append(2))).toThrow(UnavailableError);
+    });
+  });
+});

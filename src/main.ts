@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.factory.js';
 import { ShutdownState } from './common/shutdown.state.js';
 import { AppConfig, ConfigError } from './config/app.config.js';
@@ -26,8 +27,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs).unref();
     app.get(ShutdownState).begin();
-    app
-      .close()
+    sleep(config.shutdownLingerMs)
+      .then(() => app.close())
       .then(() => {
         logger.log('stopped cleanly');
         process.exit(0);

@@ -40,7 +40,7 @@ describe('existing clients over a real socket', () => {
     expect(status).toBe(200);
     expect(typeof body).toBe('object');
     expect('per_agent' in body || 'timestamp' in body).toBe(true);
-    for (const agent of Object.values(body.per_agent ?? {}) as Record<string, unknown>[]) {
+    for (const agent of Object.values<Record<string, unknown>>(body.per_agent ?? {})) {
       for (const key of ['pnl_7d', 'sharpe_30d', 'winrate_30d', 'max_dd_30d']) expect(typeof agent[key]).toBe('number');
     }
     if (body.guardian !== undefined) expect(typeof body.guardian.is_paused).toBe('boolean');

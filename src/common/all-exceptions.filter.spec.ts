@@ -107,7 +107,7 @@ describe('AllExceptionsFilter', () => {
       // Assert
       expect(status).toBe(503);
       expect(headers).toEqual({ 'retry-after': '1' });
-      expect(body).toEqual({ error: 'Service Unavailable', code: 503 });
+      expect(body).toEqual({ error: 'ingest queue is full; retry later', code: 503 });
     });
 
     it('answers a 5xx with a generic message and logs the detail', () => {

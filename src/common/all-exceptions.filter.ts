@@ -15,7 +15,8 @@ interface ErrorAnswer {
 /**
  * The one place any error leaves the service: `{"error": "...", "code": N}` with `code` equal to
  * the HTTP status, from routing, the body parser, validation, our services or the unexpected.
- * 5xx answers carry a generic message; the detail (stack, paths) goes to the log only.
+ * A 500 (and any error we did not raise on purpose) carries a generic message; the detail (stack,
+ * paths) goes to the log only.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -45,7 +46,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = exception.code;
       return {
         status,
-        message: status >= 500 ? (STATUS_CODES[status] ?? 'Internal Server Error') : exception.message,
+        // Our own 503/507 messages tell the client what to do; a 500 is a fault, its detail is logged only.
+        message: status === 500 ? 'Internal Server Error' : exception.message,
         details: exception.extra.details,
         headers: exception.extra.headers,
       };

@@ -48,6 +48,9 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   SHUTDOWN_GRACE_MS?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  SHUTDOWN_LINGER_MS?: number;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
   FILE_REFRESH_MS?: number;
 
@@ -79,6 +82,8 @@ export class AppConfig {
     /** `durable`: a 2xx means fsynced on disk. `enqueue`: a 2xx means queued in memory (faster, may lose the tail on a crash). */
     readonly ingestAck: 'durable' | 'enqueue',
     readonly shutdownGraceMs: number,
+    /** After SIGTERM, keep answering (writes with 503, readiness 503) this long before closing the listener. */
+    readonly shutdownLingerMs: number,
     readonly fileRefreshMs: number,
     readonly requestTimeoutMs: number,
     /** `true` means any origin (`*`), else the list of allowed origins. */
@@ -137,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vars.INGEST_QUEUE_CAPACITY ?? 1024,
     (vars.INGEST_ACK ?? 'durable') as 'durable' | 'enqueue',
     vars.SHUTDOWN_GRACE_MS ?? 10_000,
+    vars.SHUTDOWN_LINGER_MS ?? 300,
     vars.FILE_REFRESH_MS ?? 500,
     vars.REQUEST_TIMEOUT_MS ?? 30_000,
     origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -19,9 +20,10 @@ export class ShortWriteError extends Error {
  * Replaces `target` with `data` so that a crash or power loss leaves either the old file or the new
  * one, never a mix: write a temp file in the same directory (checking every byte landed), fsync it,
  * rename it over the target, fsync the directory. On any failure (ENOSPC, EDQUOT, a short write)
- * the temp file is removed and the target is untouched.
+ * the temp file is removed and the target is untouched. `beforeRename` sees the new file's stats
+ * (a rename keeps inode, mtime and size), so a watcher can tell this write from others'.
  */
-export async function writeFileAtomic(target: string, data: Buffer): Promise<void> {
+export async function writeFileAtomic(target: string, data: Buffer, beforeRename?: (written: Stats) => void): Promise<void> {
   const temp = join(dirname(target), `${tempPrefix(target)}${process.pid}-${++sequence}`);
   const file = await open(temp, 'wx', 0o644);
   try {
@@ -32,9 +34,10 @@ export async function writeFileAtomic(target: string, data: Buffer): Promise<voi
       offset += bytesWritten;
     }
     await file.sync();
-    const { size } = await file.stat();
-    if (size !== data.length) throw new ShortWriteError(target, size, data.length);
+    const written = await file.stat();
+    if (written.size !== data.length) throw new ShortWriteError(target, written.size, data.length);
     await file.close();
+    beforeRename?.(written);
     await rename(temp, target);
   } catch (error) {
     await file.close().catch(() => undefined);

@@ -49,6 +49,28 @@ describe('JsonFileStateStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("keeps other stores' watchers on the same file when one store stops watching", async () => {
+    // Arrange
+    const watcher = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
+    const other = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
+    const writer = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
+    await writer.open();
+    await writer.save('meta_metrics', '{"n":0}');
+    const seen: StateKey[] = [];
+    watcher.watch((key) => seen.push(key));
+    other.watch(() => undefined)();
+    await other.close();
+
+    // Act
+    await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS * 2));
+    await writer.save('meta_metrics', '{"n":1}');
+    for (let i = 0; i < 40 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+
+    // Assert
+    expect(seen).toContain('meta_metrics');
+    await watcher.close();
+  });
+
   it('creates the state directory on open', async () => {
     // Act
     await sut.open();

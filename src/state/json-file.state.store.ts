@@ -10,7 +10,7 @@ export class JsonFileStateStore extends StateRepository {
   private readonly logger = new Logger(JsonFileStateStore.name);
   /** Identity (inode:mtime:size) of the file as we last wrote or read it, to tell our writes from others'. */
   private readonly ownVersion = new Map<StateKey, string>();
-  private readonly watched: string[] = [];
+  private readonly watched: [string, (current: Stats) => void][] = [];
 
   constructor(
     private readonly paths: Record<StateKey, string>,
@@ -50,8 +50,7 @@ export class JsonFileStateStore extends StateRepository {
   }
 
   override async save(key: StateKey, json: string): Promise<void> {
-    await writeFileAtomic(this.paths[key], Buffer.from(json));
-    await this.remember(key);
+    await writeFileAtomic(this.paths[key], Buffer.from(json), (written) => this.ownVersion.set(key, identity(written)));
   }
 
   override async quarantine(key: StateKey, reason: string): Promise<string | undefined> {
@@ -69,13 +68,15 @@ export class JsonFileStateStore extends StateRepository {
 
   override watch(listener: (key: StateKey) => void): () => void {
     for (const [key, target] of Object.entries(this.paths) as [StateKey, string][]) {
-      watchFile(target, { interval: this.watchIntervalMs, persistent: false }, (current: Stats) => {
+      const onChange = (current: Stats) => {
         if (current.nlink === 0 || identity(current) === this.ownVersion.get(key)) return;
         listener(key);
-      });
-      this.watched.push(target);
+      };
+      watchFile(target, { interval: this.watchIntervalMs, persistent: false }, onChange);
+      this.watched.push([target, onChange]);
     }
-    return () => this.unwatchAll();
+    const mine = this.watched.slice(-Object.keys(this.paths).length);
+    return () => mine.forEach(([target, onChange]) => unwatchFile(target, onChange));
   }
 
   override async probe(bytes: number): Promise<void> {
@@ -92,7 +93,7 @@ export class JsonFileStateStore extends StateRepository {
   }
 
   private unwatchAll(): void {
-    this.watched.splice(0).forEach((target) => unwatchFile(target));
+    this.watched.splice(0).forEach(([target, onChange]) => unwatchFile(target, onChange));
   }
 
   private async remember(key: StateKey): Promise<void> {

@@ -442,6 +442,22 @@ describe('IngestQueue', () => {
       expect(seenIn(await sut.submit('meta_metrics', append(42)))).toEqual([40, 41, 42]);
     });
 
+    it('keeps serving (and does not crash) when reading a change made elsewhere fails', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(1));
+      const failingLoad = jest.spyOn(store, 'load').mockRejectedValue(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+      const replica = new InMemoryStateStore(backend);
+
+      // Act
+      await replica.save('meta_metrics', '{"seen":[99]}');
+      await until(() => failingLoad.mock.calls.length > 0);
+      await sut.drain();
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1]);
+      expect(seenIn(await sut.submit('meta_metrics', append(2)))).toEqual([1, 2]);
+    });
+
     it('ignores (and quarantines) an invalid document another instance stored', async () => {
       // Arrange
       await sut.submit('meta_metrics', append(1));

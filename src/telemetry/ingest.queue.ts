@@ -164,10 +164,12 @@ export class IngestQueue implements OnModuleDestroy {
   }
 
   private kick(): void {
-    this.flushing ??= this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      if (this.waiting.length > 0 || this.reloads.size > 0) this.kick();
-    });
+    this.flushing ??= this.flushLoop()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'ingest loop failed; will retry on the next document'))
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.waiting.length > 0 || this.reloads.size > 0) this.kick();
+      });
   }
 
   private async flushLoop(): Promise<void> {
@@ -216,10 +218,24 @@ export class IngestQueue implements OnModuleDestroy {
     }
   }
 
-  /** Rebuilds `applied` from what is committed plus what is still queued. */
+  /**
+   * Rebuilds `applied` from what is committed plus what is still queued. A queued change that no
+   * longer applies (its reducer throws on the new base) is refused with its own error.
+   */
   private refold(key: StateKey): void {
     const channel = this.channel(key);
-    channel.applied = this.waiting.filter((p) => p.key === key).reduce((doc, p) => p.reduce(doc), channel.committed.value);
+    let doc = channel.committed.value;
+    this.waiting = this.waiting.filter((pending) => {
+      if (pending.key !== key) return true;
+      try {
+        doc = pending.reduce(doc);
+        return true;
+      } catch (error) {
+        pending.settle?.reject(error as Error);
+        return false;
+      }
+    });
+    channel.applied = doc;
   }
 
   private reloadLater(key: StateKey): void {
@@ -233,10 +249,15 @@ export class IngestQueue implements OnModuleDestroy {
       this.reloads.delete(key);
       const channel = this.channels.get(key);
       if (!channel) continue;
-      const value = await this.loadValid(key, channel.isValid);
-      if (value === undefined) continue;
-      channel.committed = snapshotOf(value);
-      this.refold(key);
+      try {
+        const value = await this.loadValid(key, channel.isValid);
+        if (value === undefined) continue;
+        channel.committed = snapshotOf(value);
+        this.refold(key);
+      } catch (error) {
+        this.logger.error({ err: error, key }, 'could not take in a change made by another writer; keeping ours');
+        continue;
+      }
       this.publish(key, channel, this.config.ingestAck === 'durable' ? channel.committed : snapshotOf(channel.applied));
     }
   }

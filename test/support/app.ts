@@ -28,6 +28,6 @@ export async function createTestApp(env: Record<string, string>, overrides: [tok
 /** `fixture` with every agent's numbers moved by `n`, so documents are distinguishable. */
 export function fixtureWith(n: number, extra: Record<string, unknown> = {}): Record<string, any> {
   const doc = structuredClone(FIXTURE);
-  for (const agent of Object.values(doc.per_agent) as Record<string, number>[]) agent.pnl_7d += n;
+  for (const agent of Object.values<Record<string, number>>(doc.per_agent)) agent.pnl_7d += n;
   return { ...doc, timestamp: new Date(Date.UTC(2026, 10, 21, 14, 30, n % 60)).toISOString(), seq: n, ...extra };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export function tempRoot(prefix = 'neolight-'): string {
 
 /**
  * Starts the built server (`dist/main.js`, run `npm run build` first: `npm test` does) on a free
- * loopback port, as a real process, and waits until it listens.
+ * loopback port, as a real process, and waits until it logs that it listens (at info level).
  */
 export async function startServer(env: Record<string, string>, timeoutMs = 15000): Promise<RunningServer> {
   const child = spawn(process.execPath, [MAIN], {
@@ -36,7 +37,10 @@ export async function startServer(env: Record<string, string>, timeoutMs = 15000
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   let buffer = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${lines.join('\n')}\n${stderr.join('')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in ${timeoutMs} ms:\n${lines.join('\n')}\n${stderr.join('')}`));
+    }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const parts = buffer.split('\n');
@@ -103,4 +107,35 @@ export async function getJson(url: string, timeoutMs = 10000): Promise<{ status:
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+/**
+ * One POST on a fresh connection (as `requests.post` without a Session does). Resolves with the
+ * status and body, or with the connection error code; `onSent` fires once the request is on the wire.
+ */
+export function postFresh(
+  url: string,
+  body: unknown,
+  onSent?: () => void,
+  timeoutMs = 10000,
+): Promise<{ status?: number; body?: any; headers?: Record<string, unknown>; error?: string }> {
+  return new Promise((resolve) => {
+    const payload = Buffer.from(JSON.stringify(body));
+    const req = httpRequest(url, {
+      method: 'POST',
+      agent: false,
+      timeout: timeoutMs,
+      headers: { 'content-type': 'application/json', 'content-length': payload.length },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
+      res.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    req.on('finish', () => onSent?.());
+    req.end(payload);
+  });
 }

@@ -1,0 +1,15 @@
+// The reference: plain Fastify serving the same pre-serialized bytes, no Nest, no logging.
+// Started by bench/run.mjs; prints "listening <port>".
+import Fastify from 'fastify';
+import { readFileSync } from 'node:fs';
+
+const doc = readFileSync(process.argv[2]);
+const health = JSON.stringify({ status: 'ok', uptime: '0h0m', version: '1.0.0', timestamp: new Date().toISOString() });
+const status = JSON.stringify({ system: { cpu: 1, memory: 2, disk: 3, uptime: new Date().toISOString() }, guardian: { logs: {}, agents: [] } });
+const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+app.get('/meta/metrics', (_req, reply) => reply.type('application/json').send(doc));
+app.get('/health', (_req, reply) => reply.type('application/json').send(health));
+app.get('/status', (_req, reply) => reply.type('application/json').send(status));
+app.post('/meta/metrics', (_req, reply) => reply.send({ status: 'ok', timestamp: new Date().toISOString() }));
+await app.listen({ port: 0, host: '127.0.0.1' });
+console.log(`listening ${app.server.address().port}`);

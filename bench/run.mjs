@@ -1,0 +1,127 @@
+// npm run bench: the built service and a raw-Fastify reference side by side, on loopback, with
+// autocannon. Bounded: BENCH_SECONDS per scenario (default 10). BENCH_LEAK_REQUESTS (default 0,
+// e.g. 1000000) adds a long GET run to compare RSS before and after.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const FIXTURE = here('../../shared/fixtures/meta_metrics.json');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 0);
+
+function start(args, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`did not start: ${args.join(' ')}`)), 20000);
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk.toString();
+      const m = /listening (?:on [^"]*:)?(\d+)/.exec(buffer);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
+        resolve({ child, port: Number(m[1]), t0 });
+      }
+    });
+  });
+}
+
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+async function firstOk(url, t0) {
+  for (;;) {
+    try {
+      if ((await fetch(url)).status === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function cannon(opts) {
+  return new Promise((resolve, reject) => {
+    const run = autocannon({ connections: CONNECTIONS, pipelining: 1, duration: SECONDS, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon.track(run, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+  });
+}
+
+const summary = (r) => ({
+  requests_per_s: Math.round(r.requests.average),
+  ok_per_s: Math.round(r['2xx'] / r.duration),
+  non_2xx: r.non2xx,
+  errors: r.errors + r.timeouts,
+  p50_ms: r.latency.p50,
+  p99_ms: r.latency.p99,
+});
+
+const root = mkdtempSync(join(tmpdir(), 'neolight-bench-'));
+const body = readFileSync(FIXTURE, 'utf8');
+const service = await start([...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), here('../dist/main.js')], {
+  NEOLIGHT_ROOT: root,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  LOG_PATH: join(root, 'dashboard.log'),
+});
+const startupMs = await firstOk(`http://127.0.0.1:${service.port}/health`, service.t0);
+await fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+await new Promise((r) => setTimeout(r, 1000));
+const idleRss = rssMb(service.child.pid);
+const served = await (await fetch(`http://127.0.0.1:${service.port}/meta/metrics`)).text();
+const refFile = join(root, 'reference-doc.json');
+writeFileSync(refFile, served);
+const reference = await start([here('./reference-server.mjs'), refFile]);
+
+const scenarios = [
+  { name: 'GET /meta/metrics', path: '/meta/metrics' },
+  { name: 'GET /health', path: '/health' },
+  { name: 'GET /status', path: '/status' },
+  { name: 'POST /meta/metrics (durable)', path: '/meta/metrics', method: 'POST', body, headers: { 'content-type': 'application/json' } },
+];
+const results = [];
+for (const s of scenarios) {
+  const { name, path, ...rest } = s;
+  const svc = summary(await cannon({ url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
+  const ref = summary(await cannon({ url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
+  results.push({ name, service: svc, reference: ref, ratio: +(svc.ok_per_s / ref.ok_per_s).toFixed(2) });
+  console.error(`${name}: ${svc.ok_per_s} ok/s (p99 ${svc.p99_ms} ms) vs reference ${ref.ok_per_s}/s`);
+}
+let leak;
+if (LEAK_REQUESTS > 0) {
+  const before = rssMb(service.child.pid);
+  await new Promise((resolve, reject) => {
+    const run = autocannon({ url: `http://127.0.0.1:${service.port}/meta/metrics`, connections: CONNECTIONS, amount: LEAK_REQUESTS }, (e, r) => (e ? reject(e) : resolve(r)));
+    autocannon.track(run, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  leak = { requests: LEAK_REQUESTS, rss_before_mb: +before.toFixed(1), rss_after_mb: +rssMb(service.child.pid).toFixed(1) };
+}
+const afterRss = rssMb(service.child.pid);
+service.child.kill('SIGTERM');
+reference.child.kill('SIGTERM');
+
+const report = {
+  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  settings: { seconds: SECONDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info' },
+  startup_to_first_200_ms: +startupMs.toFixed(1),
+  idle_rss_mb: +idleRss.toFixed(1),
+  rss_after_run_mb: +afterRss.toFixed(1),
+  leak,
+  results,
+  date: new Date().toISOString(),
+};
+mkdirSync(here('./results'), { recursive: true });
+writeFileSync(here('./results/latest.json'), JSON.stringify(report, null, 2));
+
+const row = (r) => `| ${r.name} | ${r.service.ok_per_s} | ${r.service.p50_ms} | ${r.service.p99_ms} | ${r.service.non_2xx} | ${r.reference.ok_per_s} | ${r.ratio} |`;
+console.log(`\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio |\n|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`);
+console.log(`start to first 200 on /health: ${report.startup_to_first_200_ms} ms; idle RSS ${report.idle_rss_mb} MB; RSS after run ${report.rss_after_run_mb} MB`);
+if (leak) console.log(`leak check: ${leak.requests} requests, RSS ${leak.rss_before_mb} → ${leak.rss_after_mb} MB`);
+console.log(`machine: ${report.machine.cpus} cores (${report.machine.cpu_model}), ${report.machine.memory_gb} GB, Node ${report.machine.node}; JSON: bench/results/latest.json`);
+process.exit(0);

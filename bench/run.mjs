@@ -39,7 +39,9 @@ async function firstOk(url, t0) {
   for (;;) {
     try {
       if ((await fetch(url)).status === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await new Promise((r) => setTimeout(r, 2));
   }
 }

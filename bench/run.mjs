@@ -69,7 +69,7 @@ const service = await start([...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').
   HOST: '127.0.0.1',
   PORT: '0',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  LOG_PATH: join(root, 'dashboard.log'),
+  ...(process.env.BENCH_LOG_PATH ? { LOG_PATH: process.env.BENCH_LOG_PATH } : {}),
 });
 const startupMs = await firstOk(`http://127.0.0.1:${service.port}/health`, service.t0);
 await fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -1,10 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
+import { registerRequestLog } from './common/request-log.hook.js';
 import { AppConfig, loadConfig } from './config/app.config.js';
 
 /**
@@ -40,7 +41,9 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
 /** What must be set on the app before it starts; used by `createApp()` and by tests that override providers. */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
-  app.get(RouteTable).attach(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  app.get(RouteTable).attach(fastify);
+  registerRequestLog(fastify, PinoLogger.root);
   app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
   await app.init();
   return app;

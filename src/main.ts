@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.factory.js';
+import { flushLogsSync } from './common/logger.options.js';
 import { ShutdownState } from './common/shutdown.state.js';
 import { AppConfig, ConfigError } from './config/app.config.js';
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     logger.log({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining the ingest queue');
     setTimeout(() => {
       logger.error({ graceMs: config.shutdownGraceMs }, 'shutdown grace period exceeded; exiting');
+      flushLogsSync();
       process.exit(1);
     }, config.shutdownGraceMs).unref();
     app.get(ShutdownState).begin();
@@ -31,10 +33,12 @@ async function main(): Promise<void> {
       .then(() => app.close())
       .then(() => {
         logger.log('stopped cleanly');
+        flushLogsSync();
         process.exit(0);
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'error while shutting down');
+        flushLogsSync();
         process.exit(1);
       });
   };

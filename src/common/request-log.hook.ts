@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+/** Probes and scrapes are polled every few seconds: logged at debug, not info. */
+const QUIET_PATHS = /^\/(health(\/[a-z]*)?|metrics)\/?(\?|$)/i;
+
+/**
+ * One line per request, from a Fastify `onResponse` hook: cheaper than a Nest middleware, and it
+ * sees every answer (404s, 413s, CORS preflights) including those Nest never routes.
+ */
+export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.test(request.url) ? 'debug' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
+      { reqId: request.id, method: request.method, url: request.url, status, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      'request completed',
+    );
+  });
+}

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app.config.js';
-import { IngestHealthIndicator } from './ingest.health.js';
+import { ReadinessIndicators } from './readiness.indicators.js';
 import { SystemMonitor } from './system.monitor.js';
 import { formatUptime } from './uptime.js';
 
@@ -12,7 +12,7 @@ export class HealthController {
     private readonly system: SystemMonitor,
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
-    private readonly ingest: IngestHealthIndicator,
+    private readonly readiness: ReadinessIndicators,
   ) {}
 
   /** Legacy shape for shell tools and failover monitors: 200 while the process lives. */
@@ -36,11 +36,11 @@ export class HealthController {
     return this.health.check([() => this.indicator.check('process').up({ uptime_seconds: this.system.uptimeSeconds() })]);
   }
 
-  /** Readiness: able to take documents now. 503 with the report otherwise. */
+  /** Readiness: able to take documents now (503 at once during shutdown). 503 with the report otherwise. */
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.ingest.isReady()]);
+    return this.health.check([() => this.readiness.ingestAccepting(), () => this.readiness.storage(), () => this.readiness.heap()]);
   }
 
   /** Startup: boot (state loaded, recovery done) has finished; Nest only routes once it has. */

@@ -3,11 +3,12 @@ import { StateModule } from '../state/state.module.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { MetaController } from './meta.controller.js';
 import { MetaService } from './meta.service.js';
+import { StalenessWatch } from './staleness.watch.js';
 
 @Module({
   imports: [StateModule, TelemetryModule],
   controllers: [MetaController],
-  providers: [MetaService],
+  providers: [MetaService, StalenessWatch],
   exports: [MetaService],
 })
 export class MetaModule {}

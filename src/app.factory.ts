@@ -33,8 +33,9 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   requireJsonOnWrites(fastify);
   return adapter;

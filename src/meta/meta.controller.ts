@@ -8,7 +8,7 @@ export class MetaController {
 
   /** The current meta-metrics document, from bytes serialized when it changed; `If-None-Match` → 304. */
   @Get('metrics')
-  metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): string {
+  metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string {
     const snapshot = this.meta.current();
     reply.header('etag', snapshot.etag).header('cache-control', 'no-cache');
     if (ifNoneMatch === snapshot.etag) {

@@ -28,8 +28,8 @@ export class MetaService implements OnModuleInit {
   }
 
   /** The document as served: `age_seconds` since it was applied, then the bytes serialized at commit. */
-  render(snapshot: Snapshot, now = Date.now()): string {
-    return `{"age_seconds":${this.ageSeconds(now, snapshot)},${snapshot.json.slice(1)}`;
+  render(snapshot: Snapshot, now = Date.now()): Buffer {
+    return Buffer.concat([Buffer.from(`{"age_seconds":${this.ageSeconds(now, snapshot)},`), snapshot.bytes.subarray(1)]);
   }
 
   /** Validates and applies a posted document; resolves once it is acknowledged (durable by default). */

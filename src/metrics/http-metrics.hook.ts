@@ -7,9 +7,10 @@ import type { NeolightMetrics } from './neolight.metrics.js';
  * `unmatched` for 404s, so its values are bounded.
  */
 export function registerHttpMetrics(fastify: FastifyInstance, metrics: NeolightMetrics): void {
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 }

@@ -14,7 +14,7 @@ export class AtlasController {
   /** The latest atlas payload per `type` (bridge payloads under `bridge`). */
   @Get('state')
   @Header('content-type', 'application/json; charset=utf-8')
-  state(): string {
+  state(): Buffer {
     return this.atlas.state();
   }
 }

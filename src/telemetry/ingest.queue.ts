@@ -13,6 +13,8 @@ export type Reducer = (previous: Document) => Document;
 export interface Snapshot {
   readonly value: Document;
   readonly json: string;
+  /** `json` as UTF-8 bytes: sent as is, a socket write without re-encoding 6 KB per request. */
+  readonly bytes: Buffer;
   readonly etag: string;
 }
 
@@ -294,5 +296,6 @@ export class IngestQueue implements OnModuleDestroy {
 
 export function snapshotOf(value: Document): Snapshot {
   const json = JSON.stringify(value);
-  return { value, json, etag: `W/"${createHash('sha1').update(json).digest('base64url')}"` };
+  const bytes = Buffer.from(json);
+  return { value, json, bytes, etag: `W/"${createHash('sha1').update(bytes).digest('base64url')}"` };
 }

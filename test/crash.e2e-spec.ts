@@ -40,11 +40,13 @@ describe('SIGKILL at a random moment loses nothing acknowledged', () => {
     };
 
     const writers = [...Array.from({ length: WRITERS }, (_, w) => atlasWriter(w)), metaWriter()];
-    await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
+    // every writer under way (bounded), then a random moment
+    for (let waited = 0; !acked.every((n) => n > 0) && waited < 10000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(acked.every((n) => n > 0)).toBe(true);
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 600)));
     await server.kill('SIGKILL');
     running = false;
     await Promise.all(writers);
-    expect(acked.every((n) => n > 0)).toBe(true);
 
     // What the disk holds right after the crash: complete JSON, never a torn file.
     const metaOnDisk = JSON.parse(readFileSync(join(root, 'state', 'meta_metrics.json'), 'utf8'));

@@ -248,11 +248,12 @@ describe('OpenAPI document (inject)', () => {
       expectErrorShape(wrongMethod);
     });
 
-    it('while shutting down: readiness and writes answer their declared 503s', async () => {
+    it('while shutting down: readiness, writes and the event stream answer their declared 503s', async () => {
       app.get(ShutdownState).begin();
       expect((await call('GET', '/health/ready')).statusCode).toBe(503);
       expect((await call('POST', '/meta/metrics', { payload: fixtureWith(2), headers: json })).statusCode).toBe(503);
       expect((await call('POST', '/atlas/update', { payload: { type: 'trade' }, headers: json })).statusCode).toBe(503);
+      expect((await call('GET', '/meta/stream')).statusCode).toBe(503);
     });
 
     it('exercised every documented operation', async () => {

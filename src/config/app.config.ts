@@ -62,6 +62,12 @@ class EnvironmentVariables {
 
   @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
   STATE_STORE?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
+  META_STREAM_HEARTBEAT_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  META_STREAM_MAX_CLIENTS?: number;
 }
 
 export type AgentFile = 'performance' | 'regime' | 'allocations' | 'allocationsOverride' | 'guardianPause';
@@ -91,6 +97,10 @@ export class AppConfig {
     /** `file`: JSON files under `state/` (default). `memory`: nothing persisted (tests, demos). */
     readonly stateStore: 'file' | 'memory',
     readonly version: string,
+    /** `GET /meta/stream`: a comment line this often keeps idle streams open through proxies. */
+    readonly metaStreamHeartbeatMs: number,
+    /** `GET /meta/stream`: streams open at once; beyond, 503 + Retry-After. */
+    readonly metaStreamMaxClients: number,
   ) {}
 
   get stateDir(): string {
@@ -148,6 +158,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
     (vars.STATE_STORE ?? 'file') as 'file' | 'memory',
     packageVersion(),
+    vars.META_STREAM_HEARTBEAT_MS ?? 15_000,
+    vars.META_STREAM_MAX_CLIENTS ?? 100,
   );
 }
 

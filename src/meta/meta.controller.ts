@@ -2,6 +2,8 @@ import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/com
 import { ApiBody, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiAnyErrorResponse, ApiErrorResponse, schemaRef } from '../common/api-docs.js';
+import { MetaStreamService } from './meta-stream.service.js';
+import { META_STREAM_DESCRIPTION } from './meta.openapi.js';
 import { MetaService } from './meta.service.js';
 
 const ETAG = { ETag: { description: 'Changes whenever the document does', schema: { type: 'string' } } };
@@ -10,7 +12,10 @@ const ETAG = { ETag: { description: 'Changes whenever the document does', schema
 @ApiAnyErrorResponse()
 @Controller('meta')
 export class MetaController {
-  constructor(private readonly meta: MetaService) {}
+  constructor(
+    private readonly meta: MetaService,
+    private readonly events: MetaStreamService,
+  ) {}
 
   /** The current meta-metrics document, from bytes serialized when it changed; `If-None-Match` → 304. */
   @Get('metrics')
@@ -40,6 +45,32 @@ export class MetaController {
   @ApiErrorResponse(503, 'Ingest queue full, storage unavailable or shutting down: not accepted, retry later', { retryAfter: true })
   accept(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.meta.accept(body);
+  }
+
+  /** Server-Sent Events: the meta-metrics document and the atlas state, pushed as they change. */
+  @Get('stream')
+  @ApiOperation({
+    summary: 'Live updates of the meta-metrics document and the atlas state (Server-Sent Events)',
+    operationId: 'meta_stream',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume: the id of the last event received; only newer documents are sent',
+  })
+  @ApiOkResponse({ description: META_STREAM_DESCRIPTION, content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrorResponse(503, 'Too many open streams (META_STREAM_MAX_CLIENTS) or shutting down', { retryAfter: true })
+  stream(@Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply): void {
+    const stream = this.events.open(lastEventId);
+    // A HEAD request never reads the stream: let go of it once the response is over, however it ends.
+    reply.raw.once('close', () => stream.destroy());
+    // `connection: close`: once a stream ends (shutdown), its socket goes too rather than idling in keep-alive.
+    void reply
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('x-accel-buffering', 'no')
+      .header('connection', 'close')
+      .send(stream);
   }
 
   @Get('performance')

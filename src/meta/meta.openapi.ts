@@ -71,6 +71,7 @@ export const META_STREAM_DESCRIPTION = [
   'and the current atlas state (`event: atlas`, the body of `GET /atlas/state`), older change first; then one event each time either changes.',
   'Each event has an `id:` of the form `<boot>-<n>`, with `n` increasing within a server process. A client reconnecting with',
   '`Last-Event-ID` gets only the documents that changed after that event; an id from another process (a restart) or an unknown',
-  'id gets both documents again. Comment lines (`: heartbeat`) are sent every META_STREAM_HEARTBEAT_MS when nothing else is.',
+  'id gets both documents again. Every event carries the whole current document: a reader that falls behind gets the latest version',
+  'of what changed, not every intermediate one. A comment line (`: heartbeat <time>`) is sent every META_STREAM_HEARTBEAT_MS.',
   'Streams end when the service shuts down. Over META_STREAM_MAX_CLIENTS open streams, or while shutting down: 503 with Retry-After.',
 ].join(' ');

@@ -164,6 +164,20 @@ describe('MetaStreamService', () => {
       expect(render).not.toHaveBeenCalled();
     });
 
+    it('serializes a change once, whatever the number of streams', async () => {
+      // Arrange
+      const streams = [open(), open(), open()];
+      streams.forEach(({ read }) => read());
+      const render = jest.spyOn(meta, 'render');
+
+      // Act
+      await meta.accept({ per_agent: { A: agent(3) } });
+
+      // Assert
+      expect(render).toHaveBeenCalledTimes(1);
+      for (const { read } of streams) expect(read().events.map((e) => JSON.parse(e.data).per_agent)).toEqual([{ A: agent(3) }]);
+    });
+
     it('writes a heartbeat comment every META_STREAM_HEARTBEAT_MS', async () => {
       // Arrange
       jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });

@@ -105,16 +105,20 @@ export class MetaStreamService implements OnModuleDestroy {
 
   private changed(key: StateKey): void {
     this.versions.set(key, ++this.changes);
-    for (const client of this.clients) this.send(client, key);
+    let frame: string | undefined;
+    for (const client of this.clients) this.send(client, key, () => (frame ??= this.frame(key)));
   }
 
-  /** Writes the current version of `key`, or notes it for later if the client's socket is full. */
-  private send(client: Client, key: StateKey): void {
+  /**
+   * Writes the current version of `key`, or notes it for later if the client's socket is full.
+   * `frame` lets a change be serialized once for every stream.
+   */
+  private send(client: Client, key: StateKey, frame = () => this.frame(key)): void {
     if (client.blocked) {
       client.pending.add(key);
       return;
     }
-    if (!client.out.write(this.frame(key))) {
+    if (!client.out.write(frame())) {
       client.blocked = true;
       client.out.once('drain', () => this.unblock(client));
     }

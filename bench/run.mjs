@@ -64,7 +64,9 @@ const summary = (r) => ({
 
 const root = mkdtempSync(join(tmpdir(), 'neolight-bench-'));
 const body = readFileSync(FIXTURE, 'utf8');
-const service = await start([...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), here('../dist/main.js')], {
+// The same V8 flag as `npm run start:prod` (a 2 MB young generation: lower RSS, same throughput).
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+const service = await start([...NODE_FLAGS, here('../dist/main.js')], {
   NEOLIGHT_ROOT: root,
   HOST: '127.0.0.1',
   PORT: '0',
@@ -110,7 +112,7 @@ reference.child.kill('SIGTERM');
 
 const report = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { seconds: SECONDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info' },
+  settings: { seconds: SECONDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS },
   startup_to_first_200_ms: +startupMs.toFixed(1),
   idle_rss_mb: +idleRss.toFixed(1),
   rss_after_run_mb: +afterRss.toFixed(1),

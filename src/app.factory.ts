@@ -8,6 +8,8 @@ import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
 import { registerRequestLog } from './common/request-log.hook.js';
 import { AppConfig, loadConfig } from './config/app.config.js';
+import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
+import { NeolightMetrics } from './metrics/neolight.metrics.js';
 
 /**
  * Builds the app exactly as it runs, for `main.ts` and the e2e tests alike. `env` defaults to the
@@ -32,8 +34,9 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   requireJsonOnWrites(fastify);
   return adapter;
@@ -45,6 +48,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const fastify = app.getHttpAdapter().getInstance();
   app.get(RouteTable).attach(fastify);
   registerRequestLog(fastify, PinoLogger.root);
+  registerHttpMetrics(fastify, app.get(NeolightMetrics));
   app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
   setupOpenApi(app, config);
   await app.init();

@@ -10,6 +10,7 @@ import { AppConfig } from './config/app.config.js';
 import { GovernorModule } from './governor/governor.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetaModule } from './meta/meta.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 
 @Global()
@@ -26,6 +27,7 @@ export class AppModule {
         MetaModule,
         GovernorModule,
         HealthModule,
+        MetricsModule,
       ],
       providers: [
         { provide: AppConfig, useValue: config },

@@ -36,6 +36,7 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
     .addTag('atlas', 'Atlas updates from the trader and the atlas bridge, kept apart from meta-metrics')
     .addTag('governor', 'Capital allocations written by the capital governor')
     .addTag('probes', 'Kubernetes liveness, readiness and startup probes')
+    .addTag('observability', 'Prometheus metrics')
     .addTag('docs', 'This documentation')
     .build();
   const document = SwaggerModule.createDocument(app, base, { autoTagControllers: false });

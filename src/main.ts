@@ -1,49 +1,6 @@
-import { Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createApp } from './app.factory.js';
-import { flushLogsSync } from './common/logger.options.js';
-import { ShutdownState } from './common/shutdown.state.js';
-import { AppConfig, ConfigError } from './config/app.config.js';
+// Entry point (`node dist/main.js`): turns on Node's on-disk compile cache before the app's
+// modules load, so every start after the first skips compiling them, then starts the server.
+import { enableCompileCache } from 'node:module';
 
-async function main(): Promise<void> {
-  const app = await createApp().catch((error: unknown) => {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  });
-  const config = app.get(AppConfig);
-  const logger = new Logger('Main');
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log({ host: config.host, port, root: config.root, ack: config.ingestAck }, `listening on ${config.host}:${port}`);
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining the ingest queue');
-    setTimeout(() => {
-      logger.error({ graceMs: config.shutdownGraceMs }, 'shutdown grace period exceeded; exiting');
-      flushLogsSync();
-      process.exit(1);
-    }, config.shutdownGraceMs).unref();
-    app.get(ShutdownState).begin();
-    sleep(config.shutdownLingerMs)
-      .then(() => app.close())
-      .then(() => {
-        logger.log('stopped cleanly');
-        flushLogsSync();
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'error while shutting down');
-        flushLogsSync();
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-void main();
+enableCompileCache();
+await import('./server.js');

@@ -47,7 +47,7 @@ describe('a full disk', () => {
     app.inject({ method: 'POST', url: '/meta/metrics', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(doc) });
 
   beforeAll(async () => {
-    if (mounted) app = await createTestApp({ NEOLIGHT_ROOT: root });
+    if (mounted) app = await createTestApp({ NEOLIGHT_ROOT: root, READY_MIN_FREE_DISK_BYTES: '0' });
   });
   afterAll(async () => {
     await app?.close();

@@ -162,7 +162,7 @@ describe('OpenAPI document (inject)', () => {
       ]) {
         expect((await call('GET', path)).statusCode).toBe(200);
       }
-      for (const path of ['/health/live', '/health/ready', '/health/startup', '/docs', '/docs-json']) {
+      for (const path of ['/health/live', '/health/ready', '/health/startup', '/metrics', '/docs', '/docs-json']) {
         expect((await call('GET', path)).statusCode).toBe(200);
       }
       expect((await call('GET', '/meta/metrics')).json().stale).toBe(true);

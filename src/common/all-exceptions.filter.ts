@@ -10,6 +10,8 @@ interface ErrorAnswer {
   message: string;
   details?: unknown[];
   headers?: Record<string, string>;
+  /** Additive keys, e.g. terminus' report on a failed probe. */
+  extra?: Record<string, unknown>;
 }
 
 /**
@@ -38,6 +40,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     for (const [name, value] of Object.entries(answer.headers ?? {})) httpAdapter.setHeader(reply, name, value);
     const body: Record<string, unknown> = { error: answer.message, code: answer.status };
     if (answer.details?.length) body.details = answer.details;
+    Object.assign(body, answer.extra);
     httpAdapter.reply(reply, body, answer.status);
   }
 
@@ -61,11 +64,25 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      const report = healthReport(exception.getResponse());
+      if (report) return { status, message: report.message, extra: report.extra };
       if (status >= 500) return { status, message: STATUS_CODES[status] ?? 'Internal Server Error' };
       return { status, message: messageOf(exception) };
     }
     return { status: 500, message: 'Internal Server Error' };
   }
+}
+
+/**
+ * A failed terminus health check: keep its report (`status`, `info`, `details`) beside our
+ * `error` string, which names the failing indicators (terminus' own `error` object is a subset
+ * of `details`).
+ */
+function healthReport(response: unknown): { message: string; extra: Record<string, unknown> } | undefined {
+  const report = response as { status?: unknown; info?: unknown; error?: unknown; details?: unknown };
+  if (typeof report !== 'object' || report === null || report.status !== 'error' || typeof report.details !== 'object') return undefined;
+  const failing = Object.keys((report.error as object | undefined) ?? {});
+  return { message: `not ready: ${failing.join(', ') || 'unknown'}`, extra: { status: report.status, info: report.info, details: report.details } };
 }
 
 function messageOf(exception: HttpException): string {

@@ -9,13 +9,15 @@ const QUIET_PATHS = /^\/(health(\/[a-z]*)?|metrics)\/?(\?|$)/i;
  * sees every answer (404s, 413s, CORS preflights) including those Nest never routes.
  */
 export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.test(request.url) ? 'debug' : 'info';
-    if (!logger.isLevelEnabled(level)) return;
-    logger[level](
-      { reqId: request.id, method: request.method, url: request.url, status, ms: Math.round(reply.elapsedTime * 100) / 100 },
-      'request completed',
-    );
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
+        { reqId: request.id, method: request.method, url: request.url, status, ms: Math.round(reply.elapsedTime * 100) / 100 },
+        'request completed',
+      );
+    }
+    done();
   });
 }

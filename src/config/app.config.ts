@@ -63,6 +63,18 @@ class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
   STATE_STORE?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(10_000)
+  METRICS_MAX_LABELLED?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(30 * 86_400)
+  STALE_AFTER_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  READY_MIN_FREE_DISK_BYTES?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  READY_MAX_HEAP_PERCENT?: number;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
   META_STREAM_HEARTBEAT_MS?: number;
 
@@ -97,6 +109,14 @@ export class AppConfig {
     /** `file`: JSON files under `state/` (default). `memory`: nothing persisted (tests, demos). */
     readonly stateStore: 'file' | 'memory',
     readonly version: string,
+    /** At most this many agents (and strategies) get their own label on /metrics; the rest are counted. */
+    readonly metricsMaxLabelled: number,
+    /** No meta-metrics document for this long: a warning in the log (and the age gauge shows it). */
+    readonly staleAfterSeconds: number,
+    /** Readiness fails when the state volume has less free space than this. */
+    readonly readyMinFreeDiskBytes: number,
+    /** Readiness fails when the V8 heap is fuller than this share of its limit. */
+    readonly readyMaxHeapPercent: number,
     /** `GET /meta/stream`: a comment line this often keeps idle streams open through proxies. */
     readonly metaStreamHeartbeatMs: number,
     /** `GET /meta/stream`: streams open at once; beyond, 503 + Retry-After. */
@@ -158,6 +178,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
     (vars.STATE_STORE ?? 'file') as 'file' | 'memory',
     packageVersion(),
+    vars.METRICS_MAX_LABELLED ?? 100,
+    vars.STALE_AFTER_SECONDS ?? 900,
+    vars.READY_MIN_FREE_DISK_BYTES ?? 16 * 1024 * 1024,
+    vars.READY_MAX_HEAP_PERCENT ?? 90,
     vars.META_STREAM_HEARTBEAT_MS ?? 15_000,
     vars.META_STREAM_MAX_CLIENTS ?? 100,
   );

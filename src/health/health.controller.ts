@@ -1,13 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { ApiAnyErrorResponse, ApiErrorResponse, schemaRef } from '../common/api-docs.js';
+import { ApiAnyErrorResponse, schemaRef } from '../common/api-docs.js';
 import { AppConfig } from '../config/app.config.js';
-import { IngestHealthIndicator } from './ingest.health.js';
+import { ReadinessIndicators } from './readiness.indicators.js';
 import { SystemMonitor } from './system.monitor.js';
 import { formatUptime } from './uptime.js';
 
-/** Terminus' own OpenAPI metadata is off: its 503 schema is not what our error filter answers. */
+/** Terminus' own OpenAPI metadata is off: its 503 schema is not what our exception filter answers. */
 const Probe = () => HealthCheck({ noCache: true, swaggerDocumentation: false });
 const PROBE_OK = { description: 'The check passes', schema: schemaRef('HealthCheck') };
 
@@ -19,7 +19,7 @@ export class HealthController {
     private readonly system: SystemMonitor,
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
-    private readonly ingest: IngestHealthIndicator,
+    private readonly readiness: ReadinessIndicators,
   ) {}
 
   /** Legacy shape for shell tools and failover monitors: 200 while the process lives. */
@@ -49,15 +49,18 @@ export class HealthController {
     return this.health.check([() => this.indicator.check('process').up({ uptime_seconds: this.system.uptimeSeconds() })]);
   }
 
-  /** Readiness: able to take documents now. Otherwise 503 in the error shape (the failing check is logged). */
+  /** Readiness: able to take documents now (503 at once during shutdown); otherwise 503 with terminus' report beside the error. */
   @Get('ready')
   @Probe()
   @ApiTags('probes')
   @ApiOperation({ summary: 'Readiness probe: able to take documents now', operationId: 'health_ready' })
   @ApiOkResponse(PROBE_OK)
-  @ApiErrorResponse(503, 'Not ready: shutting down, ingest queue saturated, or the last write failed (disk full)')
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready: shutting down, ingest queue saturated, state directory not writable or low on space, or heap nearly full',
+    schema: schemaRef('ProbeFailure'),
+  })
   ready() {
-    return this.health.check([() => this.ingest.isReady()]);
+    return this.health.check([() => this.readiness.ingestAccepting(), () => this.readiness.storage(), () => this.readiness.heap()]);
   }
 
   /** Startup: boot (state loaded, recovery done) has finished; Nest only routes once it has. */

@@ -71,9 +71,23 @@ export const HEALTH_SCHEMAS: Record<string, SchemaObject> = {
       details: { type: 'object', additionalProperties: { $ref: '#/components/schemas/HealthIndicator' } },
     },
   },
+  ProbeFailure: {
+    type: 'object',
+    description:
+      "A failing probe (503): the error shape with terminus' report beside it. Unlike a validation error, `details` here is " +
+      'the report (one entry per check), not an array.',
+    required: ['error', 'code', 'status', 'details'],
+    properties: {
+      error: { type: 'string', description: '`not ready: ` and the failing checks' },
+      code: { type: 'integer', enum: [503] },
+      status: { type: 'string', enum: ['error'] },
+      info: { type: ['object', 'null'], additionalProperties: { $ref: '#/components/schemas/HealthIndicator' } },
+      details: { type: 'object', additionalProperties: { $ref: '#/components/schemas/HealthIndicator' } },
+    },
+  },
   HealthIndicator: {
     type: 'object',
     required: ['status'],
-    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    properties: { status: { type: 'string', enum: ['up', 'down'] }, message: { type: 'string', description: 'Why a check is down' } },
   },
 };

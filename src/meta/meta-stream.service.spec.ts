@@ -90,9 +90,9 @@ describe('MetaStreamService', () => {
 
       // Assert
       const metaEvent = events.find((e) => e.event === 'meta')!;
-      const served = JSON.parse(meta.render(meta.current()));
+      const served = JSON.parse(meta.render(meta.current()).toString());
       expect({ ...JSON.parse(metaEvent.data), age_seconds: 0 }).toEqual({ ...served, age_seconds: 0 });
-      expect(events.find((e) => e.event === 'atlas')!.data).toBe(atlas.state());
+      expect(events.find((e) => e.event === 'atlas')!.data).toBe(atlas.state().toString());
     });
 
     it('sends the document changed longest ago first, so ids only grow along a stream', async () => {

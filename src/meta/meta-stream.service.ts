@@ -17,6 +17,7 @@ const KEYS: readonly StateKey[] = ['meta_metrics', 'atlas'];
 /** Per-stream buffer before a slow reader counts as blocked (about six 10 KB documents). */
 const STREAM_BUFFER_BYTES = 64 * 1024;
 const RETRY_AFTER_SECONDS = 5;
+const EVENT_END = Buffer.from('\n\n');
 /** On close, how long ended streams get to flush before they are cut off. */
 const CLOSE_WAIT_MS = 1000;
 
@@ -105,7 +106,7 @@ export class MetaStreamService implements OnModuleDestroy {
 
   private changed(key: StateKey): void {
     this.versions.set(key, ++this.changes);
-    let frame: string | undefined;
+    let frame: Buffer | undefined;
     for (const client of this.clients) this.send(client, key, () => (frame ??= this.frame(key)));
   }
 
@@ -132,9 +133,9 @@ export class MetaStreamService implements OnModuleDestroy {
   }
 
   /** One event: the document exactly as its GET route serves it now (serialized JSON has no raw line breaks). */
-  private frame(key: StateKey): string {
-    const data = key === 'meta_metrics' ? this.meta.render(this.meta.current()) : this.ingest.snapshot(key).json;
-    return `id: ${this.boot}-${this.versions.get(key)}\nevent: ${EVENT[key]}\ndata: ${data}\n\n`;
+  private frame(key: StateKey): Buffer {
+    const data = key === 'meta_metrics' ? this.meta.render(this.meta.current()) : this.ingest.snapshot(key).bytes;
+    return Buffer.concat([Buffer.from(`id: ${this.boot}-${this.versions.get(key)}\nevent: ${EVENT[key]}\ndata: `), data, EVENT_END]);
   }
 
   /** The change count a `Last-Event-ID` stands for; 0 (send everything) when it is not one of ours. */

@@ -23,7 +23,7 @@ export class MetaController {
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag from an earlier answer: 304 while the document is unchanged' })
   @ApiOkResponse({ description: 'The current document', schema: schemaRef('MetaMetrics'), headers: ETAG })
   @ApiNotModifiedResponse({ description: 'Unchanged since the ETag given in If-None-Match (no body)', headers: ETAG })
-  metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): string {
+  metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string {
     const snapshot = this.meta.current();
     reply.header('etag', snapshot.etag).header('cache-control', 'no-cache');
     if (ifNoneMatch === snapshot.etag) {

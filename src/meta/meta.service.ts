@@ -21,11 +21,15 @@ export class MetaService implements OnModuleInit {
     return this.ingest.snapshot('meta_metrics');
   }
 
-  /** The document as served: `age_seconds` since it was applied, then the bytes serialized at commit. */
-  render(snapshot: Snapshot, now = Date.now()): string {
+  /** Seconds since the current document was applied (its `cache_timestamp`). */
+  ageSeconds(now = Date.now(), snapshot = this.current()): number {
     const appliedAt = Date.parse(String(snapshot.value.cache_timestamp));
-    const age = Number.isNaN(appliedAt) ? 0 : Math.max(0, now - appliedAt) / 1000;
-    return `{"age_seconds":${age},${snapshot.json.slice(1)}`;
+    return Number.isNaN(appliedAt) ? 0 : Math.max(0, now - appliedAt) / 1000;
+  }
+
+  /** The document as served: `age_seconds` since it was applied, then the bytes serialized at commit. */
+  render(snapshot: Snapshot, now = Date.now()): Buffer {
+    return Buffer.concat([Buffer.from(`{"age_seconds":${this.ageSeconds(now, snapshot)},`), snapshot.bytes.subarray(1)]);
   }
 
   /** Validates and applies a posted document; resolves once it is acknowledged (durable by default). */

@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 let sequence = 0;
@@ -22,8 +22,13 @@ export class ShortWriteError extends Error {
  * rename it over the target, fsync the directory. On any failure (ENOSPC, EDQUOT, a short write)
  * the temp file is removed and the target is untouched. `beforeRename` sees the new file's stats
  * (a rename keeps inode, mtime and size), so a watcher can tell this write from others'.
+ * `directory`, an open handle on the target's directory, saves opening it on every write.
  */
-export async function writeFileAtomic(target: string, data: Buffer, beforeRename?: (written: Stats) => void): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: Buffer,
+  options: { beforeRename?: (written: Stats) => void; directory?: FileHandle } = {},
+): Promise<void> {
   const temp = join(dirname(target), `${tempPrefix(target)}${process.pid}-${++sequence}`);
   const file = await open(temp, 'wx', 0o644);
   try {
@@ -37,14 +42,15 @@ export async function writeFileAtomic(target: string, data: Buffer, beforeRename
     const written = await file.stat();
     if (written.size !== data.length) throw new ShortWriteError(target, written.size, data.length);
     await file.close();
-    beforeRename?.(written);
+    options.beforeRename?.(written);
     await rename(temp, target);
   } catch (error) {
     await file.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  await syncDirectory(dirname(target));
+  if (options.directory) await options.directory.sync();
+  else await syncDirectory(dirname(target));
 }
 
 /** Makes a rename in `dir` durable. */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { tempPrefix, writeFileAtomic } from './atomic-write.js';
 import { LoadResult, StateKey, StateRepository } from './state.repository.js';
@@ -11,6 +11,7 @@ export class JsonFileStateStore extends StateRepository {
   /** Identity (inode:mtime:size) of the file as we last wrote or read it, to tell our writes from others'. */
   private readonly ownVersion = new Map<StateKey, string>();
   private readonly watched: [string, (current: Stats) => void][] = [];
+  private readonly directories = new Map<string, Promise<FileHandle>>();
 
   constructor(
     private readonly paths: Record<StateKey, string>,
@@ -50,7 +51,11 @@ export class JsonFileStateStore extends StateRepository {
   }
 
   override async save(key: StateKey, json: string): Promise<void> {
-    await writeFileAtomic(this.paths[key], Buffer.from(json), (written) => this.ownVersion.set(key, identity(written)));
+    const target = this.paths[key];
+    await writeFileAtomic(target, Buffer.from(json), {
+      beforeRename: (written) => this.ownVersion.set(key, identity(written)),
+      directory: await this.directory(dirname(target)),
+    });
   }
 
   override async quarantine(key: StateKey, reason: string): Promise<string | undefined> {
@@ -90,6 +95,20 @@ export class JsonFileStateStore extends StateRepository {
 
   override async close(): Promise<void> {
     this.unwatchAll();
+    const handles = [...this.directories.values()];
+    this.directories.clear();
+    await Promise.all(handles.map(async (h) => (await h).close().catch(() => undefined)));
+  }
+
+  /** An open handle on `dir`, kept for the store's life: each save fsyncs it after the rename. */
+  private directory(dir: string): Promise<FileHandle> {
+    let handle = this.directories.get(dir);
+    if (!handle) {
+      handle = open(dir, 'r');
+      handle.catch(() => this.directories.delete(dir));
+      this.directories.set(dir, handle);
+    }
+    return handle;
   }
 
   private unwatchAll(): void {

@@ -27,7 +27,7 @@ export class AtlasController {
   @ApiOperation({ summary: 'The latest atlas payload per type', operationId: 'atlas_state' })
   @ApiOkResponse({ description: 'The atlas state', schema: schemaRef('AtlasState') })
   @Header('content-type', 'application/json; charset=utf-8')
-  state(): string {
+  state(): Buffer {
     return this.atlas.state();
   }
 }

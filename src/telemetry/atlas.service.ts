@@ -22,8 +22,8 @@ export class AtlasService implements OnModuleInit {
     await this.ingest.open('atlas', () => ({ updated_at: null, latest: {} }), isAtlasState);
   }
 
-  state(): string {
-    return this.ingest.snapshot('atlas').json;
+  state(): Buffer {
+    return this.ingest.snapshot('atlas').bytes;
   }
 
   async accept(body: unknown): Promise<{ status: 'ok'; timestamp: string }> {

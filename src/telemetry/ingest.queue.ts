@@ -13,6 +13,8 @@ export type Reducer = (previous: Document) => Document;
 export interface Snapshot {
   readonly value: Document;
   readonly json: string;
+  /** `json` as UTF-8 bytes: sent as is, a socket write without re-encoding 6 KB per request. */
+  readonly bytes: Buffer;
   readonly etag: string;
 }
 
@@ -50,6 +52,7 @@ export class IngestQueue implements OnModuleDestroy {
   private flushing: Promise<void> | undefined;
   private readonly reloads = new Set<StateKey>();
   private readonly listeners = new Set<(key: StateKey, snapshot: Snapshot) => void>();
+  private readonly flushListeners = new Set<(seconds: number, documents: number) => void>();
   private unwatch: (() => void) | undefined;
   private writeError: Error | undefined;
 
@@ -98,6 +101,17 @@ export class IngestQueue implements OnModuleDestroy {
   onChange(listener: (key: StateKey, snapshot: Snapshot) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called after every flush with its duration and how many documents it covered. */
+  onFlushed(listener: (seconds: number, documents: number) => void): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
+  /** Ready to take documents: not shutting down, room in the queue, the last write succeeded. */
+  get accepting(): boolean {
+    return !this.shutdown.shuttingDown && this.depth < this.capacity && this.writeError === undefined;
   }
 
   /**
@@ -181,6 +195,7 @@ export class IngestQueue implements OnModuleDestroy {
       this.inFlight = batch.length;
       const keys = [...new Set(batch.map((p) => p.key))];
       const failedKeys = new Set<StateKey>();
+      const started = performance.now();
       for (const key of keys) {
         const channel = this.channel(key);
         const next = snapshotOf(channel.applied);
@@ -197,6 +212,8 @@ export class IngestQueue implements OnModuleDestroy {
         }
       }
       this.inFlight = 0;
+      const seconds = (performance.now() - started) / 1000;
+      for (const listener of this.flushListeners) listener(seconds, batch.length);
       if (this.config.ingestAck === 'enqueue') {
         const retry = batch.filter((p) => failedKeys.has(p.key));
         if (retry.length > 0) {
@@ -279,5 +296,6 @@ export class IngestQueue implements OnModuleDestroy {
 
 export function snapshotOf(value: Document): Snapshot {
   const json = JSON.stringify(value);
-  return { value, json, etag: `W/"${createHash('sha1').update(json).digest('base64url')}"` };
+  const bytes = Buffer.from(json);
+  return { value, json, bytes, etag: `W/"${createHash('sha1').update(bytes).digest('base64url')}"` };
 }

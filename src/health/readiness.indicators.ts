@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { statfs } from 'node:fs/promises';
+import { getHeapStatistics } from 'node:v8';
+import { ShutdownState } from '../common/shutdown.state.js';
+import { AppConfig } from '../config/app.config.js';
+import { StateRepository } from '../state/state.repository.js';
+import { IngestQueue } from '../telemetry/ingest.queue.js';
+
+/**
+ * What `GET /health/ready` checks: able to take documents now. Each check is a terminus
+ * indicator; any `down` makes the probe answer 503 with the full report.
+ */
+@Injectable()
+export class ReadinessIndicators {
+  constructor(
+    private readonly indicator: HealthIndicatorService,
+    private readonly ingest: IngestQueue,
+    private readonly repository: StateRepository,
+    private readonly shutdown: ShutdownState,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Not shutting down, room in the queue, and the last write succeeded (rechecked if it did not). */
+  async ingestAccepting() {
+    const check = this.indicator.check('ingest');
+    const data = { depth: this.ingest.depth, capacity: this.ingest.capacity };
+    if (this.shutdown.shuttingDown) return check.down({ ...data, message: 'shutting down' });
+    if (this.ingest.depth >= this.ingest.capacity) return check.down({ ...data, message: 'queue saturated' });
+    if (!(await this.ingest.recheck())) {
+      return check.down({ ...data, message: `last write failed: ${this.ingest.lastWriteError?.message ?? 'unknown'}` });
+    }
+    return check.up(data);
+  }
+
+  /** The state directory takes a real (fsynced) write, and has the configured free space left. */
+  async storage() {
+    const check = this.indicator.check('storage');
+    try {
+      await this.repository.probe(1);
+    } catch (error) {
+      return check.down({ message: `state directory is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
+    }
+    const fs = await statfs(this.config.stateDir);
+    const free = fs.bavail * fs.bsize;
+    const data = { free_bytes: free, min_free_bytes: this.config.readyMinFreeDiskBytes };
+    return free < this.config.readyMinFreeDiskBytes ? check.down({ ...data, message: 'low disk space' }) : check.up(data);
+  }
+
+  /** The V8 heap is below the configured share of its limit. */
+  heap() {
+    const check = this.indicator.check('heap');
+    const { used_heap_size, heap_size_limit } = getHeapStatistics();
+    const percent = Math.round((used_heap_size / heap_size_limit) * 1000) / 10;
+    const data = { used_percent: percent, max_percent: this.config.readyMaxHeapPercent };
+    return percent > this.config.readyMaxHeapPercent ? check.down({ ...data, message: 'heap nearly full' }) : check.up(data);
+  }
+}

@@ -18,7 +18,7 @@ describe('container image (static)', () => {
   const { stages } = parseDockerfile(read('Dockerfile'));
   const runtime = stages.at(-1)!;
   const stage = (name: string) => stages.find((s) => s.name === name)!;
-  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(read('package.json')) as Record<'scripts' | 'dependencies' | 'devDependencies', Record<string, string>>;
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
@@ -86,6 +86,11 @@ describe('container image (static)', () => {
     expect(cmds).toHaveLength(1);
     expect(JSON.parse(cmds[0])).toEqual(['node', 'dist/main.js']);
     expect(instructionsOf(runtime, 'ENTRYPOINT')).toEqual([]);
+  });
+
+  it('runs node with the flags `npm run start:prod` uses', () => {
+    const flags = /^node\s+(.*?)\s*dist\/main\.js$/.exec(pkg.scripts['start:prod'])![1];
+    expect(envOf(runtime).NODE_OPTIONS ?? '').toBe(flags);
   });
 
   it('listens on all interfaces on the port it exposes', () => {

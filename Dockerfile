@@ -1,6 +1,6 @@
 # NeoLight Dashboard API: a Node 24 LTS image that runs only the compiled service.
 #   docker build -t neolight-dashboard .
-#   docker run --init -p 8100:8100 -v neolight-state:/app/state neolight-dashboard
+#   docker run -p 8100:8100 -v neolight-state:/app/state --stop-timeout 20 neolight-dashboard
 # Three stages: `build` compiles TypeScript with every dependency; `deps` installs the production
 # dependencies alone; `runtime` gets dist/ and those, and runs as the unprivileged `node` user.
 

@@ -85,5 +85,7 @@ export function setupOpenApi(app: INestApplication, config: AppConfig): void {
     jsonDocumentUrl: DOCS_JSON_PATH,
     raw: ['json'],
     customSiteTitle: 'NeoLight Dashboard API',
+    // `/docs#/<tag>/<operationId>` opens that operation (the README links to them).
+    swaggerOptions: { deepLinking: true },
   });
 }

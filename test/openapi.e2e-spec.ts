@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LightMyRequestResponse } from 'fastify';
 import { RouteTable } from '../src/common/route-table.js';
 import { ShutdownState } from '../src/common/shutdown.state.js';
@@ -110,6 +111,19 @@ describe('OpenAPI document (inject)', () => {
   it('leaves the Swagger UI assets out of the route list', async () => {
     const endpoints: string[] = (await app.inject('/')).json().endpoints;
     expect(endpoints.filter((e) => e.includes('/docs/'))).toEqual([]);
+  });
+
+  it("links the README's API table to operations that exist, and the Swagger UI opens them (deep linking)", async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const links = [...readme.matchAll(/\/docs#\/(\w+)\/(\w+)\)/g)].map(([, tag, id]) => `${tag}/${id}`);
+    const operations = api.operations().map((route) => {
+      const [method, path] = route.split(' ');
+      const op = api.operation(method, path)!;
+      return `${op.tags[0]}/${op.operationId}`;
+    });
+    expect(links.length).toBeGreaterThan(10);
+    expect(links.filter((link) => !operations.includes(link))).toEqual([]);
+    expect((await app.inject('/docs/swagger-ui-init.js')).body).toMatch(/"deepLinking":\s*true/);
   });
 
   it('resolves every $ref inside the document', async () => {

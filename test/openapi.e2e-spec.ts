@@ -264,7 +264,9 @@ describe('OpenAPI document (inject)', () => {
 
     it('while shutting down: readiness, writes and the event stream answer their declared 503s', async () => {
       app.get(ShutdownState).begin();
-      expect((await call('GET', '/health/ready')).statusCode).toBe(503);
+      const notReady = await call('GET', '/health/ready');
+      expect(notReady.statusCode).toBe(503);
+      expect(api.component('ProbeFailure')(notReady.json())).toBe(true);
       expect((await call('POST', '/meta/metrics', { payload: fixtureWith(2), headers: json })).statusCode).toBe(503);
       expect((await call('POST', '/atlas/update', { payload: { type: 'trade' }, headers: json })).statusCode).toBe(503);
       expect((await call('GET', '/meta/stream')).statusCode).toBe(503);

@@ -56,8 +56,10 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness probe: able to take documents now', operationId: 'health_ready' })
   @ApiOkResponse(PROBE_OK)
   @ApiServiceUnavailableResponse({
-    description: 'Not ready: shutting down, ingest queue saturated, state directory not writable or low on space, or heap nearly full',
-    schema: schemaRef('ProbeFailure'),
+    description:
+      'Not ready: shutting down, ingest queue saturated, state directory not writable or low on space, or heap nearly full. ' +
+      "With terminus' report (ProbeFailure); in the last moments of a shutdown, when terminus itself reports shutting_down, the plain error shape.",
+    schema: { anyOf: [schemaRef('ProbeFailure'), schemaRef('ErrorResponse')] },
   })
   ready() {
     return this.health.check([() => this.readiness.ingestAccepting(), () => this.readiness.storage(), () => this.readiness.heap()]);

@@ -287,6 +287,26 @@ describe('MetaStreamService', () => {
       expect(() => open()).toThrow(/shutting down/);
     });
 
+    it('sends nothing after a stream ended for shutdown, such as a document flushed during the drain', async () => {
+      // Arrange: a document accepted before SIGTERM, written (and published) after it
+      const { stream, read } = open();
+      read();
+      const errors: unknown[] = [];
+      stream.on('error', (error) => errors.push(error));
+      const accepted = meta.accept({ per_agent: { A: agent(4) } });
+
+      // Act
+      shutdown.begin();
+      await accepted;
+      const { events } = read();
+      stream.resume();
+      await new Promise<void>((resolve) => stream.once('close', resolve));
+
+      // Assert
+      expect(events).toEqual([]);
+      expect(errors).toEqual([]);
+    });
+
     it('on module destroy ends the streams and stops listening for changes', async () => {
       // Arrange
       const { stream, read } = open();

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '../common/domain.error.js';
@@ -98,8 +97,8 @@ export class MetaStreamService implements OnModuleDestroy {
     this.stopListening();
     this.stopWaitingForShutdown();
     this.closeAll();
-    const open = [...this.clients];
-    await Promise.race([Promise.all(open.map((client) => once(client.out, 'close'))), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
+    const closed = [...this.clients].map((client) => new Promise((resolve) => client.out.once('close', resolve)));
+    await Promise.race([Promise.all(closed), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
     for (const client of this.clients) client.out.destroy();
     clearInterval(this.heartbeat);
   }
@@ -115,6 +114,7 @@ export class MetaStreamService implements OnModuleDestroy {
    * `frame` lets a change be serialized once for every stream.
    */
   private send(client: Client, key: StateKey, frame = () => this.frame(key)): void {
+    if (!client.out.writable) return; // ended for shutdown: a document flushed during the drain is not sent
     if (client.blocked) {
       client.pending.add(key);
       return;
@@ -152,7 +152,7 @@ export class MetaStreamService implements OnModuleDestroy {
 
   private beat(): void {
     const line = `: heartbeat ${new Date().toISOString()}\n\n`;
-    for (const client of this.clients) if (!client.blocked) client.out.write(line);
+    for (const client of this.clients) if (client.out.writable && !client.blocked) client.out.write(line);
   }
 
   /** Ends every stream; one whose reader is stuck is cut off rather than waited for. */

@@ -17,7 +17,8 @@ const DESCRIPTION = [
   'The REST service the NeoLight trading agents report to and read from: a drop-in for the old Go dashboard on port 8100.',
   'Routing is case-insensitive, tolerates a trailing slash, answers HEAD on every GET and CORS preflights with 204.',
   'Writes take `application/json` only (else 415), up to BODY_LIMIT_BYTES (4 MiB by default, else 413).',
-  'Every error, whatever its cause, is `{"error": "<message>", "code": <status>}` (plus `details` on a validation failure).',
+  'Every error, whatever its cause, is `{"error": "<message>", "code": <status>}`, plus `details`: the validation failures on a 400,',
+  "terminus' report on a failing readiness probe.",
 ].join(' ');
 
 /**

@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { setupOpenApi } from './app.openapi.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
@@ -49,6 +50,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   registerRequestLog(fastify, PinoLogger.root);
   registerHttpMetrics(fastify, app.get(NeolightMetrics));
   app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
+  setupOpenApi(app, config);
   await app.init();
   return app;
 }

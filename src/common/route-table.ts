@@ -8,17 +8,27 @@ import type { FastifyInstance } from 'fastify';
 @Injectable()
 export class RouteTable {
   private readonly methodsByPath = new Map<string, Set<string>>();
+  private readonly hiddenPrefixes: string[] = [];
 
   /** Starts recording; `configureApp()` calls it before the app registers its routes. */
   attach(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
       if (route.url.includes('*')) return; // Nest's catch-alls are not endpoints
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
       const key = RouteTable.normalize(route.url);
+      if (this.hiddenPrefixes.some((prefix) => key.startsWith(prefix))) return;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
       const known = this.methodsByPath.get(key) ?? new Set<string>();
       methods.forEach((m) => known.add(m.toUpperCase()));
       this.methodsByPath.set(key, known);
     });
+  }
+
+  /**
+   * Leaves the routes below `path` (not `path` itself) out: the files a UI serves under its page,
+   * such as the Swagger UI's scripts under `/docs`, are assets rather than endpoints.
+   */
+  hideBelow(path: string): void {
+    this.hiddenPrefixes.push(`${RouteTable.normalize(path)}/`);
   }
 
   /** Methods allowed on a request path (case-insensitive, trailing slash and query ignored). */

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       ingestAck: 'durable',
       corsOrigins: true,
       stateStore: 'file',
+      metaStreamHeartbeatMs: 15_000,
+      metaStreamMaxClients: 100,
     });
     expect(sut.stateDir).toBe(join(REPO_ROOT, 'state'));
     expect(sut.runtimeDir).toBe(join(REPO_ROOT, 'runtime'));
@@ -113,6 +115,8 @@ describe('loadConfig', () => {
     ['a zero queue capacity', { INGEST_QUEUE_CAPACITY: '0' }, 'INGEST_QUEUE_CAPACITY'],
     ['an unknown state store', { STATE_STORE: 'redis' }, 'STATE_STORE'],
     ['a blank host', { HOST: '   ' }, 'HOST'],
+    ['a heartbeat faster than 50 ms', { META_STREAM_HEARTBEAT_MS: '10' }, 'META_STREAM_HEARTBEAT_MS'],
+    ['a zero stream cap', { META_STREAM_MAX_CLIENTS: '0' }, 'META_STREAM_MAX_CLIENTS'],
   ])('rejects %s with a ConfigError naming the variable', (_label, env, variable) => {
     // Act
     const act = () => loadConfig(env);
@@ -129,6 +133,14 @@ describe('loadConfig', () => {
     // Assert
     expect(act).toThrow(ConfigError);
     for (const variable of ['PORT', 'INGEST_ACK', 'LOG_LEVEL']) expect(act).toThrow(variable);
+  });
+
+  it('reads the stream heartbeat and cap', () => {
+    // Act
+    const sut = loadConfig({ META_STREAM_HEARTBEAT_MS: '250', META_STREAM_MAX_CLIENTS: '3' });
+
+    // Assert
+    expect(sut).toMatchObject({ metaStreamHeartbeatMs: 250, metaStreamMaxClients: 3 });
   });
 
   it('reads INGEST_ACK=enqueue', () => {

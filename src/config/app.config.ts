@@ -74,6 +74,12 @@ class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
   READY_MAX_HEAP_PERCENT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
+  META_STREAM_HEARTBEAT_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  META_STREAM_MAX_CLIENTS?: number;
 }
 
 export type AgentFile = 'performance' | 'regime' | 'allocations' | 'allocationsOverride' | 'guardianPause';
@@ -111,6 +117,10 @@ export class AppConfig {
     readonly readyMinFreeDiskBytes: number,
     /** Readiness fails when the V8 heap is fuller than this share of its limit. */
     readonly readyMaxHeapPercent: number,
+    /** `GET /meta/stream`: a comment line this often keeps idle streams open through proxies. */
+    readonly metaStreamHeartbeatMs: number,
+    /** `GET /meta/stream`: streams open at once; beyond, 503 + Retry-After. */
+    readonly metaStreamMaxClients: number,
   ) {}
 
   get stateDir(): string {
@@ -172,6 +182,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vars.STALE_AFTER_SECONDS ?? 900,
     vars.READY_MIN_FREE_DISK_BYTES ?? 16 * 1024 * 1024,
     vars.READY_MAX_HEAP_PERCENT ?? 90,
+    vars.META_STREAM_HEARTBEAT_MS ?? 15_000,
+    vars.META_STREAM_MAX_CLIENTS ?? 100,
   );
 }
 

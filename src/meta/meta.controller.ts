@@ -1,13 +1,28 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiAnyErrorResponse, ApiErrorResponse, schemaRef } from '../common/api-docs.js';
+import { MetaStreamService } from './meta-stream.service.js';
+import { META_STREAM_DESCRIPTION } from './meta.openapi.js';
 import { MetaService } from './meta.service.js';
 
+const ETAG = { ETag: { description: 'Changes whenever the document does', schema: { type: 'string' } } };
+
+@ApiTags('meta')
+@ApiAnyErrorResponse()
 @Controller('meta')
 export class MetaController {
-  constructor(private readonly meta: MetaService) {}
+  constructor(
+    private readonly meta: MetaService,
+    private readonly events: MetaStreamService,
+  ) {}
 
   /** The current meta-metrics document, from bytes serialized when it changed; `If-None-Match` → 304. */
   @Get('metrics')
+  @ApiOperation({ summary: 'The current meta-metrics document', operationId: 'meta_metrics_get' })
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag from an earlier answer: 304 while the document is unchanged' })
+  @ApiOkResponse({ description: 'The current document', schema: schemaRef('MetaMetrics'), headers: ETAG })
+  @ApiNotModifiedResponse({ description: 'Unchanged since the ETag given in If-None-Match (no body)', headers: ETAG })
   metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string {
     const snapshot = this.meta.current();
     reply.header('etag', snapshot.etag).header('cache-control', 'no-cache');
@@ -21,16 +36,55 @@ export class MetaController {
 
   @Post('metrics')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Post a meta-metrics document (whole, or partial to merge)', operationId: 'meta_metrics_post' })
+  @ApiBody({ schema: schemaRef('MetaMetricsDocument') })
+  @ApiOkResponse({ description: 'Accepted (by default: on disk)', schema: schemaRef('Accepted') })
+  @ApiErrorResponse(400, 'Malformed JSON, not an object, or a document that breaks the type rules (`details` says where); nothing changed')
+  @ApiErrorResponse(413, 'Body larger than BODY_LIMIT_BYTES')
+  @ApiErrorResponse(415, 'Content-Type is not application/json')
+  @ApiErrorResponse(503, 'Ingest queue full, storage unavailable or shutting down: not accepted, retry later', { retryAfter: true })
   accept(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.meta.accept(body);
   }
 
+  /** Server-Sent Events: the meta-metrics document and the atlas state, pushed as they change. */
+  @Get('stream')
+  @ApiOperation({
+    summary: 'Live updates of the meta-metrics document and the atlas state (Server-Sent Events)',
+    operationId: 'meta_stream',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume: the id of the last event received; only newer documents are sent',
+  })
+  @ApiOkResponse({ description: META_STREAM_DESCRIPTION, content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiErrorResponse(503, 'Too many open streams (META_STREAM_MAX_CLIENTS) or shutting down', { retryAfter: true })
+  stream(@Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply): void {
+    const stream = this.events.open(lastEventId);
+    // A HEAD request never reads the stream: let go of it once the response is over, however it ends.
+    reply.raw.once('close', () => stream.destroy());
+    // `connection: close`: once a stream ends (shutdown), its socket goes too rather than idling in keep-alive.
+    void reply
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('x-accel-buffering', 'no')
+      .header('connection', 'close')
+      .send(stream);
+  }
+
   @Get('performance')
+  @ApiOperation({ summary: 'Performance attribution, as the attribution agent wrote it', operationId: 'meta_performance' })
+  @ApiOkResponse({ description: 'The attribution file, or an empty one', schema: schemaRef('Performance') })
+  @ApiErrorResponse(500, 'The file is unreadable and no good copy was ever read')
   performance(): Record<string, unknown> {
     return this.meta.performance();
   }
 
   @Get('regime')
+  @ApiOperation({ summary: 'Market regime, as the regime detector wrote it', operationId: 'meta_regime' })
+  @ApiOkResponse({ description: 'The regime file, or UNKNOWN', schema: schemaRef('Regime') })
+  @ApiErrorResponse(500, 'The file is unreadable and no good copy was ever read')
   regime(): Record<string, unknown> {
     return this.meta.regime();
   }

@@ -3,7 +3,7 @@ import { InvalidDocumentError } from '../common/domain.error.js';
 import type { Document } from './ingest.queue.js';
 
 /** An atlas payload: any JSON object; `type`, when present, names a bounded set of slots. */
-const ATLAS_UPDATE_SCHEMA = {
+export const ATLAS_UPDATE_SCHEMA = {
   type: 'object',
   properties: { type: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } },
 } as const;

@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { answerClientError, answerFrameworkError } from './common/early-errors.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
@@ -24,6 +25,14 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
+    // Node enforces requestTimeout only while headersTimeout (60 s unless set) is not larger, and
+    // only when it checks (every 30 s unless set): without these, a stalled client was never cut off.
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.requestTimeoutMs / 10))),
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',

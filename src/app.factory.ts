@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { answerClientError, answerFrameworkError } from './common/early-errors.js';
+import { parseJsonBody } from './common/json-body.parser.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
@@ -53,6 +54,13 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const fastify = app.getHttpAdapter().getInstance();
   app.get(RouteTable).attach(fastify);
   registerRequestLog(fastify, PinoLogger.root);
+  app.useBodyParser('application/json', { bodyLimit: config.bodyLimitBytes }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body, config.jsonLimits));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
   await app.init();
   return app;

@@ -113,6 +113,10 @@ describe('loadConfig', () => {
     ['a zero queue capacity', { INGEST_QUEUE_CAPACITY: '0' }, 'INGEST_QUEUE_CAPACITY'],
     ['an unknown state store', { STATE_STORE: 'redis' }, 'STATE_STORE'],
     ['a blank host', { HOST: '   ' }, 'HOST'],
+    ['a JSON depth above what serializing can take', { JSON_MAX_DEPTH: '513' }, 'JSON_MAX_DEPTH'],
+    ['a zero JSON depth', { JSON_MAX_DEPTH: '0' }, 'JSON_MAX_DEPTH'],
+    ['a non-numeric key limit', { JSON_MAX_KEYS: 'lots' }, 'JSON_MAX_KEYS'],
+    ['a tiny string limit', { JSON_MAX_STRING_LENGTH: '3' }, 'JSON_MAX_STRING_LENGTH'],
   ])('rejects %s with a ConfigError naming the variable', (_label, env, variable) => {
     // Act
     const act = () => loadConfig(env);
@@ -129,6 +133,22 @@ describe('loadConfig', () => {
     // Assert
     expect(act).toThrow(ConfigError);
     for (const variable of ['PORT', 'INGEST_ACK', 'LOG_LEVEL']) expect(act).toThrow(variable);
+  });
+
+  it('bounds JSON request bodies by default: 32 levels, 50 000 keys and items, 64 Ki-character strings', () => {
+    // Act
+    const sut = loadConfig({});
+
+    // Assert
+    expect(sut.jsonLimits).toEqual({ maxDepth: 32, maxKeys: 50_000, maxStringLength: 65_536 });
+  });
+
+  it('reads the JSON body limits', () => {
+    // Act
+    const sut = loadConfig({ JSON_MAX_DEPTH: '512', JSON_MAX_KEYS: '100', JSON_MAX_STRING_LENGTH: '1048576' });
+
+    // Assert
+    expect(sut.jsonLimits).toEqual({ maxDepth: 512, maxKeys: 100, maxStringLength: 1_048_576 });
   });
 
   it('reads INGEST_ACK=enqueue', () => {

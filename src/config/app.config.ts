@@ -3,6 +3,13 @@ import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } 
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { JsonLimits } from '../common/json-body.parser.js';
+
+/**
+ * Highest JSON_MAX_DEPTH accepted: stored documents wrap a body a few levels deeper, and
+ * JSON.stringify (which recurses) must stay far from the stack limit (about 4 000 levels in Node 24).
+ */
+const MAX_JSON_DEPTH = 512;
 
 /** The repository root: `dist/config/..` or `src/config/..` → the folder that holds `state/`. */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,6 +67,15 @@ class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
   CORS_ORIGINS?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_JSON_DEPTH)
+  JSON_MAX_DEPTH?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000_000)
+  JSON_MAX_KEYS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(16) @Max(1024 * 1024 * 1024)
+  JSON_MAX_STRING_LENGTH?: number;
+
   @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
   STATE_STORE?: string;
 }
@@ -91,6 +107,8 @@ export class AppConfig {
     /** `file`: JSON files under `state/` (default). `memory`: nothing persisted (tests, demos). */
     readonly stateStore: 'file' | 'memory',
     readonly version: string,
+    /** The shape a JSON request body may have; anything beyond is a 400 before validation. */
+    readonly jsonLimits: JsonLimits,
   ) {}
 
   get stateDir(): string {
@@ -148,6 +166,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
     (vars.STATE_STORE ?? 'file') as 'file' | 'memory',
     packageVersion(),
+    {
+      maxDepth: vars.JSON_MAX_DEPTH ?? 32,
+      maxKeys: vars.JSON_MAX_KEYS ?? 50_000,
+      maxStringLength: vars.JSON_MAX_STRING_LENGTH ?? 65_536,
+    },
   );
 }
 

@@ -1,3 +1,4 @@
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
@@ -9,6 +10,16 @@ import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
 import { registerRequestLog } from './common/request-log.hook.js';
 import { AppConfig, loadConfig } from './config/app.config.js';
+import { registerAccessControl } from './security/access-control.hook.js';
+
+/**
+ * Security headers for a JSON-only API: no content may load, frame or submit anything. HSTS is
+ * left to the TLS terminator: this service speaks plain HTTP, where browsers ignore it anyway.
+ */
+const SECURITY_HEADERS: FastifyHelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+  strictTransportSecurity: false,
+};
 
 /**
  * Builds the app exactly as it runs, for `main.ts` and the e2e tests alike. `env` defaults to the
@@ -41,9 +52,12 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
+  // First, so that every answer carries the headers, 401s and 415s from the hooks below included.
+  void fastify.register(helmet, SECURITY_HEADERS);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  registerAccessControl(fastify, config.access);
   requireJsonOnWrites(fastify);
   return adapter;
 }

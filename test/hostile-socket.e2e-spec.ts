@@ -55,6 +55,19 @@ describe('hostile clients over a real socket', () => {
     await server.kill('SIGKILL');
   });
 
+  it('warns at startup that writes are open to anyone, since no WRITE_TOKENS are set', async () => {
+    // Arrange: log lines are flushed in batches (at the latest every 250 ms)
+    const startupWarnings = () =>
+      server.lines.map((line) => JSON.parse(line) as { level: string; message: string }).filter((l) => l.level === 'warn' && !l.message.startsWith('client error'));
+    for (let i = 0; i < 40 && startupWarnings().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+
+    // Act
+    const warnings = startupWarnings();
+
+    // Assert
+    expect(warnings).toEqual([expect.objectContaining({ message: expect.stringMatching(/^writes are open to anyone .*WRITE_TOKENS/) })]);
+  });
+
   it('cuts off a client that sends its headers and then stalls, with a 408, and keeps serving others', async () => {
     // Arrange
     const stalled = exchange(server.port, (socket) => {

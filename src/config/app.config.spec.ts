@@ -151,6 +151,41 @@ describe('loadConfig', () => {
     expect(sut.jsonLimits).toEqual({ maxDepth: 512, maxKeys: 100, maxStringLength: 1_048_576 });
   });
 
+  it('leaves reads and writes open by default', () => {
+    // Act
+    const sut = loadConfig({});
+
+    // Assert
+    expect(sut.access.writeTokens.size).toBe(0);
+    expect(sut.access.readTokens.size).toBe(0);
+  });
+
+  it('reads WRITE_TOKENS and READ_TOKENS as comma-separated lists, spaces and empty entries ignored', () => {
+    // Act
+    const sut = loadConfig({ WRITE_TOKENS: ' hive-0123456789abcdef , atlas-0123456789abcdef,', READ_TOKENS: 'governor-0123456789ab' });
+
+    // Assert
+    expect(sut.access.writeTokens.size).toBe(2);
+    expect(sut.access.writeTokens.indexOf('atlas-0123456789abcdef')).toBe(1);
+    expect(sut.access.readTokens.has('governor-0123456789ab')).toBe(true);
+  });
+
+  it.each([
+    ['WRITE_TOKENS', 'short-token'],
+    ['WRITE_TOKENS', 'good-token-0123456789,short'],
+    ['READ_TOKENS', 'has a space in the middle 0123456789'],
+    ['READ_TOKENS', 'non-ascii-tökén-0123456789'],
+    ['WRITE_TOKENS', ' , '],
+  ])('rejects a weak or malformed %s without echoing it', (variable, value) => {
+    // Act
+    const act = () => loadConfig({ [variable]: value });
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(new RegExp(`\\b${variable}\\b`));
+    expect(act).not.toThrow(value.trim() || 'never');
+  });
+
   it('reads INGEST_ACK=enqueue', () => {
     // Act
     const sut = loadConfig({ INGEST_ACK: 'enqueue' });

@@ -1,9 +1,10 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonLimits } from '../common/json-body.parser.js';
+import { TokenSet } from '../security/token-set.js';
 
 /**
  * Highest JSON_MAX_DEPTH accepted: stored documents wrap a body a few levels deeper, and
@@ -16,6 +17,20 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+/** `a, b,` → `a,b`: the tokens of a comma-separated list, trimmed, empty entries dropped. */
+const tokenList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+        .join(',')
+    : value;
+/** Tokens of at least 16 visible ASCII characters (no spaces, no commas), comma-separated. */
+const TOKEN_LIST = /^[\x21-\x2b\x2d-\x7e]{16,}(,[\x21-\x2b\x2d-\x7e]{16,})*$/;
+const TOKEN_RULE = (name: string) =>
+  `${name} must be a comma-separated list of tokens of at least 16 visible ASCII characters each (e.g. from \`openssl rand -hex 32\`)`;
 
 /** The environment as the operator writes it. Validated once at boot (see `loadConfig`). */
 class EnvironmentVariables {
@@ -67,6 +82,12 @@ class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
   CORS_ORIGINS?: string;
 
+  @IsOptional() @Transform(tokenList) @IsString() @Matches(TOKEN_LIST, { message: TOKEN_RULE('WRITE_TOKENS') })
+  WRITE_TOKENS?: string;
+
+  @IsOptional() @Transform(tokenList) @IsString() @Matches(TOKEN_LIST, { message: TOKEN_RULE('READ_TOKENS') })
+  READ_TOKENS?: string;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_JSON_DEPTH)
   JSON_MAX_DEPTH?: number;
 
@@ -78,6 +99,14 @@ class EnvironmentVariables {
 
   @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
   STATE_STORE?: string;
+}
+
+/** Who may read and write (README, "Security"). Everything open when unset. */
+export interface AccessConfig {
+  /** Tokens that open the write routes; none: anyone may write (the default, as the old server). */
+  readonly writeTokens: TokenSet;
+  /** Tokens that open the read routes (write tokens do too); none: anyone may read. */
+  readonly readTokens: TokenSet;
 }
 
 export type AgentFile = 'performance' | 'regime' | 'allocations' | 'allocationsOverride' | 'guardianPause';
@@ -109,6 +138,7 @@ export class AppConfig {
     readonly version: string,
     /** The shape a JSON request body may have; anything beyond is a 400 before validation. */
     readonly jsonLimits: JsonLimits,
+    readonly access: AccessConfig,
   ) {}
 
   get stateDir(): string {
@@ -170,6 +200,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDepth: vars.JSON_MAX_DEPTH ?? 32,
       maxKeys: vars.JSON_MAX_KEYS ?? 50_000,
       maxStringLength: vars.JSON_MAX_STRING_LENGTH ?? 65_536,
+    },
+    {
+      writeTokens: new TokenSet(vars.WRITE_TOKENS ? vars.WRITE_TOKENS.split(',') : []),
+      readTokens: new TokenSet(vars.READ_TOKENS ? vars.READ_TOKENS.split(',') : []),
     },
   );
 }

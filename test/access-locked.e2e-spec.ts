@@ -8,6 +8,7 @@ const HIVE = 'hive-telemetry-0123456789abcdef';
 const ATLAS = 'atlas-bridge-fedcba9876543210';
 const GOVERNOR = 'governor-read-only-00112233445566';
 const OPS_ORIGIN = 'https://ops.example.com';
+const RATE_LIMIT = 3;
 
 const READ_ROUTES = ['/meta/metrics', '/meta/performance', '/meta/regime', '/governor/allocations', '/atlas/state', '/status'];
 const OPEN_ROUTES = ['/', '/health', '/health/live', '/health/ready', '/health/startup', '/HEALTH/Live/', '/health?verbose=1'];
@@ -17,7 +18,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 /**
  * Everything locked down at once, each by its own setting: write tokens (one per agent), a read
- * token, and one allowed CORS origin. Probes and `/` stay open.
+ * token, a write rate limit, and one allowed CORS origin. Probes and `/` stay open.
  */
 describe('access control, locked down', () => {
   let app: NestFastifyApplication;
@@ -30,6 +31,8 @@ describe('access control, locked down', () => {
       NEOLIGHT_ROOT: root,
       WRITE_TOKENS: `${HIVE}, ${ATLAS}`,
       READ_TOKENS: GOVERNOR,
+      WRITE_RATE_LIMIT: String(RATE_LIMIT),
+      WRITE_RATE_WINDOW_MS: '60000',
       CORS_ORIGINS: OPS_ORIGIN,
     });
   });
@@ -168,6 +171,30 @@ describe('access control, locked down', () => {
       expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
       expect(read.statusCode).toBe(200);
       expect(read.headers['access-control-allow-origin']).toBeUndefined();
+    });
+  });
+
+  describe('rate limit, per token', () => {
+    it('limits one agent (429 + Retry-After) while another with its own token is not, and reads are never limited', async () => {
+      // Arrange: a fresh route budget for both tokens (atlas; the meta budget was used above)
+      const hive = [];
+      for (let i = 0; i < RATE_LIMIT; i++) hive.push(await write(bearer(HIVE), '/atlas/update'));
+
+      // Act
+      const limited = await write(bearer(HIVE), '/atlas/update');
+      const fromElsewhere = await write(bearer(HIVE), '/atlas/update', '10.9.9.9');
+      const other = await write(bearer(ATLAS), '/atlas/update');
+      const reads = await Promise.all(Array.from({ length: 10 }, () => app.inject({ method: 'GET', url: '/atlas/state', headers: bearer(HIVE) })));
+
+      // Assert
+      expect(hive.map((r) => r.statusCode)).toEqual(new Array(RATE_LIMIT).fill(200));
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json()).toEqual({ error: expect.stringContaining('rate limit'), code: 429 });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(fromElsewhere.statusCode).toBe(429);
+      expect(other.statusCode).toBe(200);
+      expect(reads.map((r) => r.statusCode)).toEqual(new Array(10).fill(200));
     });
   });
 });

@@ -151,13 +151,15 @@ describe('loadConfig', () => {
     expect(sut.jsonLimits).toEqual({ maxDepth: 512, maxKeys: 100, maxStringLength: 1_048_576 });
   });
 
-  it('leaves reads and writes open by default', () => {
+  it('leaves reads and writes open and unlimited by default', () => {
     // Act
     const sut = loadConfig({});
 
     // Assert
     expect(sut.access.writeTokens.size).toBe(0);
     expect(sut.access.readTokens.size).toBe(0);
+    expect(sut.access.writeRateLimit).toBe(0);
+    expect(sut.access.writeRateWindowMs).toBe(60_000);
   });
 
   it('reads WRITE_TOKENS and READ_TOKENS as comma-separated lists, spaces and empty entries ignored', () => {
@@ -168,6 +170,14 @@ describe('loadConfig', () => {
     expect(sut.access.writeTokens.size).toBe(2);
     expect(sut.access.writeTokens.indexOf('atlas-0123456789abcdef')).toBe(1);
     expect(sut.access.readTokens.has('governor-0123456789ab')).toBe(true);
+  });
+
+  it('reads the write rate limit and its window', () => {
+    // Act
+    const sut = loadConfig({ WRITE_RATE_LIMIT: '120', WRITE_RATE_WINDOW_MS: '10000' });
+
+    // Assert
+    expect(sut.access).toMatchObject({ writeRateLimit: 120, writeRateWindowMs: 10_000 });
   });
 
   it.each([
@@ -184,6 +194,18 @@ describe('loadConfig', () => {
     expect(act).toThrow(ConfigError);
     expect(act).toThrow(new RegExp(`\\b${variable}\\b`));
     expect(act).not.toThrow(value.trim() || 'never');
+  });
+
+  it.each([
+    ['a negative rate limit', { WRITE_RATE_LIMIT: '-1' }, 'WRITE_RATE_LIMIT'],
+    ['a sub-second window', { WRITE_RATE_WINDOW_MS: '10' }, 'WRITE_RATE_WINDOW_MS'],
+  ])('rejects %s', (_label, env, variable) => {
+    // Act
+    const act = () => loadConfig(env);
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(variable);
   });
 
   it('reads INGEST_ACK=enqueue', () => {

@@ -88,6 +88,12 @@ class EnvironmentVariables {
   @IsOptional() @Transform(tokenList) @IsString() @Matches(TOKEN_LIST, { message: TOKEN_RULE('READ_TOKENS') })
   READ_TOKENS?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  WRITE_RATE_LIMIT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  WRITE_RATE_WINDOW_MS?: number;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_JSON_DEPTH)
   JSON_MAX_DEPTH?: number;
 
@@ -101,12 +107,15 @@ class EnvironmentVariables {
   STATE_STORE?: string;
 }
 
-/** Who may read and write (README, "Security"). Everything open when unset. */
+/** Who may read and write, and how fast (README, "Security"). Everything open when unset. */
 export interface AccessConfig {
   /** Tokens that open the write routes; none: anyone may write (the default, as the old server). */
   readonly writeTokens: TokenSet;
   /** Tokens that open the read routes (write tokens do too); none: anyone may read. */
   readonly readTokens: TokenSet;
+  /** Writes per client per window, per write route; 0: no limit (the default). */
+  readonly writeRateLimit: number;
+  readonly writeRateWindowMs: number;
 }
 
 export type AgentFile = 'performance' | 'regime' | 'allocations' | 'allocationsOverride' | 'guardianPause';
@@ -204,6 +213,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       writeTokens: new TokenSet(vars.WRITE_TOKENS ? vars.WRITE_TOKENS.split(',') : []),
       readTokens: new TokenSet(vars.READ_TOKENS ? vars.READ_TOKENS.split(',') : []),
+      writeRateLimit: vars.WRITE_RATE_LIMIT ?? 0,
+      writeRateWindowMs: vars.WRITE_RATE_WINDOW_MS ?? 60_000,
     },
   );
 }

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { WriteThrottleGuard } from '../security/write-throttle.guard.js';
 import { MetaService } from './meta.service.js';
 
 @Controller('meta')
@@ -21,6 +22,7 @@ export class MetaController {
 
   @Post('metrics')
   @HttpCode(200)
+  @UseGuards(WriteThrottleGuard)
   accept(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.meta.accept(body);
   }

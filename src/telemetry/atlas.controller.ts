@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { WriteThrottleGuard } from '../security/write-throttle.guard.js';
 import { AtlasService } from './atlas.service.js';
 
 @Controller('atlas')
@@ -7,6 +8,7 @@ export class AtlasController {
 
   @Post('update')
   @HttpCode(200)
+  @UseGuards(WriteThrottleGuard)
   update(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.atlas.accept(body);
   }

@@ -40,11 +40,15 @@ describe('SIGKILL at a random moment loses nothing acknowledged', () => {
     };
 
     const writers = [...Array.from({ length: WRITERS }, (_, w) => atlasWriter(w)), metaWriter()];
-    await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
+    // Every writer acknowledged at least once (on a loaded machine that can take longer than the
+    // random delay alone), then the kill at a random moment while all of them keep writing.
+    for (let waited = 0; waited < 10_000 && !acked.every((n) => n > 0); waited += 20) await new Promise((r) => setTimeout(r, 20));
+    const allWriting = acked.every((n) => n > 0);
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 600)));
     await server.kill('SIGKILL');
     running = false;
     await Promise.all(writers);
-    expect(acked.every((n) => n > 0)).toBe(true);
+    expect(allWriting).toBe(true);
 
     // What the disk holds right after the crash: complete JSON, never a torn file.
     const metaOnDisk = JSON.parse(readFileSync(join(root, 'state', 'meta_metrics.json'), 'utf8'));

@@ -75,7 +75,8 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       done(error as Error, undefined);
     }
   });
-  app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
+  // strictPreflight off: an OPTIONS without the preflight headers gets the same 204, not a text/plain 400.
+  app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600, strictPreflight: false });
   await app.init();
   return app;
 }

@@ -62,6 +62,15 @@ describe('access control, defaults', () => {
     expect(res.headers.vary).toContain('Origin');
   });
 
+  it('answers an OPTIONS without the preflight headers like a preflight (204), not with a text/plain 400', async () => {
+    // Act
+    const res = await app.inject({ method: 'OPTIONS', url: '/' });
+
+    // Assert
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBe('');
+  });
+
   it.each([
     ['a 200', 'GET', '/meta/metrics', {}, undefined, 200],
     ['a 404', 'GET', '/nope', {}, undefined, 404],

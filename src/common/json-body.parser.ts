@@ -76,7 +76,7 @@ function hasBom(body: Buffer): boolean {
 }
 
 /** The first limit `root` breaks, described for the client; `undefined` when it keeps them all. */
-export function findProblem(root: unknown, limits: JsonLimits): string | undefined {
+function findProblem(root: unknown, limits: JsonLimits): string | undefined {
   const values: unknown[] = [root];
   const depths: number[] = [0];
   let keys = 0;

@@ -10,7 +10,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * carry no token, and `/` is the service banner. Matched on the route template, so case, trailing
  * slash and query string do not matter.
  */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/', '/health', '/health/live', '/health/ready', '/health/startup']);
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/', '/health', '/health/live', '/health/ready', '/health/startup']);
 
 /**
  * Bearer tokens (README, "Security"): with WRITE_TOKENS set, writes need one of them; with

@@ -2,15 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
-/**
- * Whether two secrets are equal, in time that depends neither on where they first differ nor on
- * their lengths: both are hashed to 32 bytes and those compared with `crypto.timingSafeEqual`
- * (which itself requires equal lengths, and would otherwise leak the secret's length by throwing).
- */
-export function constantTimeEquals(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
-}
-
 /** The token in an `Authorization: Bearer <token>` header, if that is what the header holds. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -19,9 +10,12 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * A set of bearer tokens (WRITE_TOKENS, READ_TOKENS). Only their SHA-256 digests are kept, and a
- * presented token is compared with every one of them in constant time, so neither the answer's
- * timing nor a dump of this object gives a token away.
+ * A set of bearer tokens (WRITE_TOKENS, READ_TOKENS), and the service's one constant-time secret
+ * comparison. Only the tokens' SHA-256 digests are kept; a presented token is hashed the same way
+ * and compared with every one of them by `crypto.timingSafeEqual`, which needs inputs of equal
+ * length — hashing gives that, so neither where a guess first differs nor how long it is shows in
+ * the time taken (comparing raw strings would throw on a length mismatch, revealing the length).
+ * A dump of this object gives no token away either.
  */
 export class TokenSet {
   private readonly digests: readonly Buffer[];

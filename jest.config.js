@@ -22,7 +22,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
-  setupFilesAfterEnv: ['<rootDir>/test/support/preload.ts'],
+  setupFiles: ['<rootDir>/test/support/preload-nest.ts'],
   maxWorkers: 2,
   testTimeout: 30000,
 };

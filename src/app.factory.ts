@@ -1,8 +1,11 @@
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { setupOpenApi } from './app.openapi.js';
+import { answerClientError, answerFrameworkError } from './common/early-errors.js';
+import { parseJsonBody } from './common/json-body.parser.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
 import { requestIdOf } from './common/request-id.js';
@@ -10,6 +13,16 @@ import { registerRequestLog } from './common/request-log.hook.js';
 import { AppConfig, loadConfig } from './config/app.config.js';
 import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
 import { NeolightMetrics } from './metrics/neolight.metrics.js';
+import { registerAccessControl } from './security/access-control.hook.js';
+
+/**
+ * Security headers for a JSON-only API: no content may load, frame or submit anything. HSTS is
+ * left to the TLS terminator: this service speaks plain HTTP, where browsers ignore it anyway.
+ */
+const SECURITY_HEADERS: FastifyHelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+  strictTransportSecurity: false,
+};
 
 /**
  * Builds the app exactly as it runs, for `main.ts` and the e2e tests alike. `env` defaults to the
@@ -27,6 +40,14 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
+    // Node enforces requestTimeout only while headersTimeout (60 s unless set) is not larger, and
+    // only when it checks (every 30 s unless set): without these, a stalled client was never cut off.
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.requestTimeoutMs / 10))),
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
@@ -34,10 +55,13 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
+  // First, so that every answer carries the headers, 401s and 415s from the hooks below included.
+  void fastify.register(helmet, SECURITY_HEADERS);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();
   });
+  registerAccessControl(fastify, config.access);
   requireJsonOnWrites(fastify);
   return adapter;
 }
@@ -49,8 +73,16 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   app.get(RouteTable).attach(fastify);
   registerRequestLog(fastify, PinoLogger.root);
   registerHttpMetrics(fastify, app.get(NeolightMetrics));
-  app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600 });
   setupOpenApi(app, config);
+  app.useBodyParser('application/json', { bodyLimit: config.bodyLimitBytes }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body, config.jsonLimits));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // strictPreflight off: an OPTIONS without the preflight headers gets the same 204, not a text/plain 400.
+  app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600, strictPreflight: false });
   await app.init();
   return app;
 }

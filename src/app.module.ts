@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { loggerOptions } from './common/logger.options.js';
@@ -23,6 +24,10 @@ export class AppModule {
       imports: [
         LoggerModule.forRoot(loggerOptions(config)),
         ScheduleModule.forRoot(),
+        // Used by WriteThrottleGuard on the write routes only; it returns at once when the limit is 0 (off).
+        ThrottlerModule.forRoot({
+          throttlers: [{ limit: Math.max(1, config.access.writeRateLimit), ttl: config.access.writeRateWindowMs }],
+        }),
         TelemetryModule,
         MetaModule,
         GovernorModule,

@@ -17,6 +17,12 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log({ host: config.host, port, root: config.root, ack: config.ingestAck }, `listening on ${config.host}:${port}`);
+  if (config.access.writeTokens.size === 0) {
+    logger.warn(
+      { host: config.host, port },
+      `writes are open to anyone who can reach ${config.host}:${port}: set WRITE_TOKENS to require a bearer token (README, "Security")`,
+    );
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

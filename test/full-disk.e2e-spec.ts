@@ -82,7 +82,8 @@ describe('a full disk', () => {
 
   itWhenMounted('refuses a single document larger than the disk without touching the old one', async () => {
     const before = readFileSync(join(stateDir, 'meta_metrics.json'));
-    const huge = fixtureWith(4, { padding: 'x'.repeat(96 * 1024) });
+    // 96 KiB of padding, in strings under the 64 Ki-character limit on any one string
+    const huge = fixtureWith(4, { padding: Array.from({ length: 3 }, () => 'x'.repeat(32 * 1024)) });
     expect((await post(huge)).statusCode).toBe(503);
     expect(readFileSync(join(stateDir, 'meta_metrics.json'))).toEqual(before);
     expect(readdirSync(stateDir).filter((f) => f.includes('.tmp-'))).toEqual([]);

@@ -271,6 +271,19 @@ describe('AllExceptionsFilter', () => {
       expect(logError).toHaveBeenCalledWith(expect.objectContaining({ err: error }), expect.any(String));
     });
 
+    it('answers a request body cut off by the client (ECONNRESET) with 400 and logs no error', () => {
+      // Arrange
+      const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+
+      // Act
+      const { status, body } = answer(aborted, 'POST', '/meta/metrics');
+
+      // Assert
+      expect(status).toBe(400);
+      expect(body).toEqual({ error: 'request aborted before its body was complete', code: 400 });
+      expect(logError).not.toHaveBeenCalled();
+    });
+
     it('answers 500 for a thrown non-Error value', () => {
       // Act
       const { status, body } = answer('a string was thrown');

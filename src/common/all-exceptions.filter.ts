@@ -69,6 +69,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (status >= 500) return { status, message: STATUS_CODES[status] ?? 'Internal Server Error' };
       return { status, message: messageOf(exception) };
     }
+    if (isClientAbort(exception)) {
+      // The client went away (or was cut off by the request timeout) while its body was being read.
+      return { status: 400, message: 'request aborted before its body was complete' };
+    }
     return { status: 500, message: 'Internal Server Error' };
   }
 }
@@ -83,6 +87,11 @@ function healthReport(response: unknown): { message: string; extra: Record<strin
   if (typeof report !== 'object' || report === null || report.status !== 'error' || typeof report.details !== 'object') return undefined;
   const failing = Object.keys((report.error as object | undefined) ?? {});
   return { message: `not ready: ${failing.join(', ') || 'unknown'}`, extra: { status: report.status, info: report.info, details: report.details } };
+}
+
+/** Node's "aborted" error on a request stream whose connection closed mid-body. */
+function isClientAbort(exception: unknown): boolean {
+  return exception instanceof Error && (exception as NodeJS.ErrnoException).code === 'ECONNRESET';
 }
 
 function messageOf(exception: HttpException): string {

@@ -33,3 +33,17 @@ export class UnreadableSourceError extends DomainError {
     super(message, 500);
   }
 }
+
+/** No bearer token, or not one that opens this route: 401 with the `WWW-Authenticate` challenge. */
+export class UnauthorizedError extends DomainError {
+  constructor(message: string, invalidToken = false) {
+    super(message, 401, { headers: { 'www-authenticate': invalidToken ? 'Bearer error="invalid_token"' : 'Bearer' } });
+  }
+}
+
+/** This client sent more writes than its rate limit allows: 429 + Retry-After. */
+export class TooManyRequestsError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(`rate limit exceeded: retry in ${retryAfterSeconds} s`, 429, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}

@@ -117,6 +117,10 @@ describe('loadConfig', () => {
     ['a blank host', { HOST: '   ' }, 'HOST'],
     ['a heartbeat faster than 50 ms', { META_STREAM_HEARTBEAT_MS: '10' }, 'META_STREAM_HEARTBEAT_MS'],
     ['a zero stream cap', { META_STREAM_MAX_CLIENTS: '0' }, 'META_STREAM_MAX_CLIENTS'],
+    ['a JSON depth above what serializing can take', { JSON_MAX_DEPTH: '513' }, 'JSON_MAX_DEPTH'],
+    ['a zero JSON depth', { JSON_MAX_DEPTH: '0' }, 'JSON_MAX_DEPTH'],
+    ['a non-numeric key limit', { JSON_MAX_KEYS: 'lots' }, 'JSON_MAX_KEYS'],
+    ['a tiny string limit', { JSON_MAX_STRING_LENGTH: '3' }, 'JSON_MAX_STRING_LENGTH'],
   ])('rejects %s with a ConfigError naming the variable', (_label, env, variable) => {
     // Act
     const act = () => loadConfig(env);
@@ -141,6 +145,79 @@ describe('loadConfig', () => {
 
     // Assert
     expect(sut).toMatchObject({ metaStreamHeartbeatMs: 250, metaStreamMaxClients: 3 });
+  });
+
+  it('bounds JSON request bodies by default: 32 levels, 50 000 keys and items, 64 Ki-character strings', () => {
+    // Act
+    const sut = loadConfig({});
+
+    // Assert
+    expect(sut.jsonLimits).toEqual({ maxDepth: 32, maxKeys: 50_000, maxStringLength: 65_536 });
+  });
+
+  it('reads the JSON body limits', () => {
+    // Act
+    const sut = loadConfig({ JSON_MAX_DEPTH: '512', JSON_MAX_KEYS: '100', JSON_MAX_STRING_LENGTH: '1048576' });
+
+    // Assert
+    expect(sut.jsonLimits).toEqual({ maxDepth: 512, maxKeys: 100, maxStringLength: 1_048_576 });
+  });
+
+  it('leaves reads and writes open and unlimited by default', () => {
+    // Act
+    const sut = loadConfig({});
+
+    // Assert
+    expect(sut.access.writeTokens.size).toBe(0);
+    expect(sut.access.readTokens.size).toBe(0);
+    expect(sut.access.writeRateLimit).toBe(0);
+    expect(sut.access.writeRateWindowMs).toBe(60_000);
+  });
+
+  it('reads WRITE_TOKENS and READ_TOKENS as comma-separated lists, spaces and empty entries ignored', () => {
+    // Act
+    const sut = loadConfig({ WRITE_TOKENS: ' hive-0123456789abcdef , atlas-0123456789abcdef,', READ_TOKENS: 'governor-0123456789ab' });
+
+    // Assert
+    expect(sut.access.writeTokens.size).toBe(2);
+    expect(sut.access.writeTokens.indexOf('atlas-0123456789abcdef')).toBe(1);
+    expect(sut.access.readTokens.has('governor-0123456789ab')).toBe(true);
+  });
+
+  it('reads the write rate limit and its window', () => {
+    // Act
+    const sut = loadConfig({ WRITE_RATE_LIMIT: '120', WRITE_RATE_WINDOW_MS: '10000' });
+
+    // Assert
+    expect(sut.access).toMatchObject({ writeRateLimit: 120, writeRateWindowMs: 10_000 });
+  });
+
+  it.each([
+    ['WRITE_TOKENS', 'short-token'],
+    ['WRITE_TOKENS', 'good-token-0123456789,short'],
+    ['READ_TOKENS', 'has a space in the middle 0123456789'],
+    ['READ_TOKENS', 'non-ascii-tökén-0123456789'],
+    ['WRITE_TOKENS', ' , '],
+  ])('rejects a weak or malformed %s without echoing it', (variable, value) => {
+    // Act
+    const act = () => loadConfig({ [variable]: value });
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(new RegExp(`\\b${variable}\\b`));
+    expect(act).not.toThrow(value.trim() || 'never');
+  });
+
+  it.each([
+    ['a negative rate limit', { WRITE_RATE_LIMIT: '-1' }, 'WRITE_RATE_LIMIT'],
+    ['a sub-second window', { WRITE_RATE_WINDOW_MS: '10' }, 'WRITE_RATE_WINDOW_MS'],
+  ])('rejects %s', (_label, env, variable) => {
+    // Act
+    const act = () => loadConfig(env);
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(variable);
   });
 
   it('reads INGEST_ACK=enqueue', () => {

@@ -1,14 +1,36 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { JsonLimits } from '../common/json-body.parser.js';
+import { TokenSet } from '../security/token-set.js';
+
+/**
+ * Highest JSON_MAX_DEPTH accepted: stored documents wrap a body a few levels deeper, and
+ * JSON.stringify (which recurses) must stay far from the stack limit (about 4 000 levels in Node 24).
+ */
+const MAX_JSON_DEPTH = 512;
 
 /** The repository root: `dist/config/..` or `src/config/..` → the folder that holds `state/`. */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+/** `a, b,` → `a,b`: the tokens of a comma-separated list, trimmed, empty entries dropped. */
+const tokenList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+        .join(',')
+    : value;
+/** Tokens of at least 16 visible ASCII characters (no spaces, no commas), comma-separated. */
+const TOKEN_LIST = /^[\x21-\x2b\x2d-\x7e]{16,}(,[\x21-\x2b\x2d-\x7e]{16,})*$/;
+const TOKEN_RULE = (name: string) =>
+  `${name} must be a comma-separated list of tokens of at least 16 visible ASCII characters each (e.g. from \`openssl rand -hex 32\`)`;
 
 /** The environment as the operator writes it. Validated once at boot (see `loadConfig`). */
 class EnvironmentVariables {
@@ -60,6 +82,27 @@ class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsString() @MinLength(1)
   CORS_ORIGINS?: string;
 
+  @IsOptional() @Transform(tokenList) @IsString() @Matches(TOKEN_LIST, { message: TOKEN_RULE('WRITE_TOKENS') })
+  WRITE_TOKENS?: string;
+
+  @IsOptional() @Transform(tokenList) @IsString() @Matches(TOKEN_LIST, { message: TOKEN_RULE('READ_TOKENS') })
+  READ_TOKENS?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  WRITE_RATE_LIMIT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  WRITE_RATE_WINDOW_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_JSON_DEPTH)
+  JSON_MAX_DEPTH?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000_000)
+  JSON_MAX_KEYS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(16) @Max(1024 * 1024 * 1024)
+  JSON_MAX_STRING_LENGTH?: number;
+
   @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
   STATE_STORE?: string;
 
@@ -80,6 +123,17 @@ class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   META_STREAM_MAX_CLIENTS?: number;
+}
+
+/** Who may read and write, and how fast (README, "Security"). Everything open when unset. */
+export interface AccessConfig {
+  /** Tokens that open the write routes; none: anyone may write (the default, as the old server). */
+  readonly writeTokens: TokenSet;
+  /** Tokens that open the read routes (write tokens do too); none: anyone may read. */
+  readonly readTokens: TokenSet;
+  /** Writes per client per window, per write route; 0: no limit (the default). */
+  readonly writeRateLimit: number;
+  readonly writeRateWindowMs: number;
 }
 
 export type AgentFile = 'performance' | 'regime' | 'allocations' | 'allocationsOverride' | 'guardianPause';
@@ -121,6 +175,9 @@ export class AppConfig {
     readonly metaStreamHeartbeatMs: number,
     /** `GET /meta/stream`: streams open at once; beyond, 503 + Retry-After. */
     readonly metaStreamMaxClients: number,
+    /** The shape a JSON request body may have; anything beyond is a 400 before validation. */
+    readonly jsonLimits: JsonLimits,
+    readonly access: AccessConfig,
   ) {}
 
   get stateDir(): string {
@@ -184,6 +241,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vars.READY_MAX_HEAP_PERCENT ?? 90,
     vars.META_STREAM_HEARTBEAT_MS ?? 15_000,
     vars.META_STREAM_MAX_CLIENTS ?? 100,
+    {
+      maxDepth: vars.JSON_MAX_DEPTH ?? 32,
+      maxKeys: vars.JSON_MAX_KEYS ?? 50_000,
+      maxStringLength: vars.JSON_MAX_STRING_LENGTH ?? 65_536,
+    },
+    {
+      writeTokens: new TokenSet(vars.WRITE_TOKENS ? vars.WRITE_TOKENS.split(',') : []),
+      readTokens: new TokenSet(vars.READ_TOKENS ? vars.READ_TOKENS.split(',') : []),
+      writeRateLimit: vars.WRITE_RATE_LIMIT ?? 0,
+      writeRateWindowMs: vars.WRITE_RATE_WINDOW_MS ?? 60_000,
+    },
   );
 }
 

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, UseGuards, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiAnyErrorResponse, ApiErrorResponse, schemaRef } from '../common/api-docs.js';
 import { MetaStreamService } from './meta-stream.service.js';
 import { META_STREAM_DESCRIPTION } from './meta.openapi.js';
+import { WriteThrottleGuard } from '../security/write-throttle.guard.js';
 import { MetaService } from './meta.service.js';
 
 const ETAG = { ETag: { description: 'Changes whenever the document does', schema: { type: 'string' } } };
@@ -43,6 +44,7 @@ export class MetaController {
   @ApiErrorResponse(413, 'Body larger than BODY_LIMIT_BYTES')
   @ApiErrorResponse(415, 'Content-Type is not application/json')
   @ApiErrorResponse(503, 'Ingest queue full, storage unavailable or shutting down: not accepted, retry later', { retryAfter: true })
+  @UseGuards(WriteThrottleGuard)
   accept(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.meta.accept(body);
   }

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAnyErrorResponse, ApiErrorResponse, schemaRef } from '../common/api-docs.js';
+import { WriteThrottleGuard } from '../security/write-throttle.guard.js';
 import { AtlasService } from './atlas.service.js';
 
 @ApiTags('atlas')
@@ -18,6 +19,7 @@ export class AtlasController {
   @ApiErrorResponse(413, 'Body larger than BODY_LIMIT_BYTES')
   @ApiErrorResponse(415, 'Content-Type is not application/json')
   @ApiErrorResponse(503, 'Ingest queue full, storage unavailable or shutting down: not stored, retry later', { retryAfter: true })
+  @UseGuards(WriteThrottleGuard)
   update(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.atlas.accept(body);
   }

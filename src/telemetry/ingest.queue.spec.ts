@@ -380,6 +380,25 @@ describe('IngestQueue', () => {
       expect(seenIn(await sut.submit('meta_metrics', append(1)))).toEqual([1]);
     });
 
+    it('refuses with a 500 a document that cannot be serialized, instead of hanging, and keeps taking others', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(0));
+      const committed = sut.snapshot('meta_metrics');
+      const unserializable = (previous: Document): Document => ({ ...previous, big: 10n });
+
+      // Act
+      const refused = sut.submit('meta_metrics', unserializable);
+
+      // Assert
+      await expect(refused).rejects.toMatchObject({ code: 500 });
+      expect(sut.depth).toBe(0);
+      expect(sut.snapshot('meta_metrics')).toBe(committed);
+      expect(sut.lastWriteError).toBeUndefined();
+      expect(seenIn(await sut.submit('meta_metrics', append(1)))).toEqual([0, 1]);
+      expect(storedSeen(backend)).toEqual([0, 1]);
+      expect(JSON.parse(store.saves[store.saves.length - 1])).not.toHaveProperty('big');
+    });
+
     it('refuses documents with 503 once shutdown has begun', async () => {
       // Arrange
       shutdown.begin();
@@ -503,6 +522,22 @@ describe('IngestQueue', () => {
       // Assert
       expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1, 2, 3]);
       expect(storedSeen(backend)).toEqual([1, 2, 3]);
+    });
+
+    it('refuses a document that cannot be serialized before changing anything', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(1));
+      const before = sut.snapshot('meta_metrics');
+
+      // Act
+      const act = () => sut.submit('meta_metrics', (previous) => ({ ...previous, big: 10n }));
+
+      // Assert
+      expect(act).toThrow(TypeError);
+      expect(sut.snapshot('meta_metrics')).toBe(before);
+      expect(seenIn(await sut.submit('meta_metrics', append(2)))).toEqual([1, 2]);
+      await sut.drain();
+      expect(storedSeen(backend)).toEqual([1, 2]);
     });
 
     it('still answers 503 beyond capacity', async () => {

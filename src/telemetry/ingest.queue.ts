@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UnavailableError } from '../common/domain.error.js';
+import { DomainError, UnavailableError } from '../common/domain.error.js';
 import { ShutdownState } from '../common/shutdown.state.js';
 import { AppConfig } from '../config/app.config.js';
 import { StateKey, StateRepository } from '../state/state.repository.js';
@@ -129,14 +129,17 @@ export class IngestQueue implements OnModuleDestroy {
       throw new UnavailableError('ingest queue is full; retry later', 1);
     }
     const channel = this.channel(key);
-    channel.applied = reduce(channel.applied);
     if (this.config.ingestAck === 'enqueue') {
+      // Serialized before anything changes: a document JSON cannot represent is refused here.
+      const next = snapshotOf(reduce(channel.applied));
+      channel.applied = next.value;
       this.waiting.push({ key, reduce });
       this.counters.accepted++;
-      this.publish(key, channel, snapshotOf(channel.applied));
+      this.publish(key, channel, next);
       this.kick();
-      return Promise.resolve(channel.visible);
+      return Promise.resolve(next);
     }
+    channel.applied = reduce(channel.applied);
     return new Promise<Snapshot>((resolve, reject) => {
       this.waiting.push({ key, reduce, settle: { resolve, reject } });
       this.kick();
@@ -196,9 +199,14 @@ export class IngestQueue implements OnModuleDestroy {
       const keys = [...new Set(batch.map((p) => p.key))];
       const failedKeys = new Set<StateKey>();
       const started = performance.now();
+      const unserializable = new Set<StateKey>();
       for (const key of keys) {
         const channel = this.channel(key);
-        const next = snapshotOf(channel.applied);
+        const next = this.serialize(key, channel);
+        if (!next) {
+          unserializable.add(key);
+          continue;
+        }
         try {
           await this.repository.save(key, next.json);
           channel.committed = next;
@@ -214,6 +222,7 @@ export class IngestQueue implements OnModuleDestroy {
       this.inFlight = 0;
       const seconds = (performance.now() - started) / 1000;
       for (const listener of this.flushListeners) listener(seconds, batch.length);
+      for (const key of unserializable) this.refold(key);
       if (this.config.ingestAck === 'enqueue') {
         const retry = batch.filter((p) => failedKeys.has(p.key));
         if (retry.length > 0) {
@@ -223,7 +232,10 @@ export class IngestQueue implements OnModuleDestroy {
         continue;
       }
       for (const pending of batch) {
-        if (failedKeys.has(pending.key)) {
+        if (unserializable.has(pending.key)) {
+          this.counters.failed++;
+          pending.settle?.reject(new DomainError('the document could not be serialized', 500));
+        } else if (failedKeys.has(pending.key)) {
           this.counters.failed++;
           pending.settle?.reject(new UnavailableError('could not store the document (storage unavailable or full); retry later', 5));
         } else {
@@ -232,6 +244,20 @@ export class IngestQueue implements OnModuleDestroy {
         }
       }
       for (const key of failedKeys) this.refold(key);
+    }
+  }
+
+  /**
+   * The snapshot to write, or `undefined` when the applied document cannot be serialized (JSON
+   * nested past the stack, a BigInt): that batch is then dropped, not retried forever, and its
+   * senders get a 500. The body parser's limits keep request bodies from ever getting here.
+   */
+  private serialize(key: StateKey, channel: Channel): Snapshot | undefined {
+    try {
+      return snapshotOf(channel.applied);
+    } catch (error) {
+      this.logger.error({ err: error, key }, 'could not serialize the document; dropping the changes queued with it');
+      return undefined;
     }
   }
 

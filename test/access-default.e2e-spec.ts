@@ -1,0 +1,95 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createTestApp, fixtureWith } from './support/app.js';
+import { tempRoot } from './support/server.js';
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+/**
+ * With no security setting at all (a fresh clone, the unmodified local agents): nobody needs a
+ * token, any origin may read, writes are not rate limited — and every answer still carries the
+ * security headers.
+ */
+describe('access control, defaults', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await createTestApp({ NEOLIGHT_ROOT: tempRoot('neolight-open-') });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('takes writes and serves reads without any token, as the agents send them', async () => {
+    // Act
+    const meta = await app.inject({ method: 'POST', url: '/meta/metrics', headers: JSON_TYPE, payload: JSON.stringify(fixtureWith(1)) });
+    const atlas = await app.inject({ method: 'POST', url: '/atlas/update', headers: JSON_TYPE, payload: '{"type":"trade"}' });
+    const read = await app.inject({ method: 'GET', url: '/meta/metrics' });
+
+    // Assert
+    expect(meta.statusCode).toBe(200);
+    expect(atlas.statusCode).toBe(200);
+    expect(read.statusCode).toBe(200);
+    expect(read.json().seq).toBe(1);
+  });
+
+  it('ignores an Authorization header nobody asked for', async () => {
+    // Act
+    const res = await app.inject({ method: 'POST', url: '/atlas/update', headers: { ...JSON_TYPE, authorization: 'Bearer anything' }, payload: '{}' });
+
+    // Assert
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('does not rate-limit writes: 200 fast writes from one client all succeed, with no rate-limit headers', async () => {
+    // Act
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        app.inject({ method: 'POST', url: '/atlas/update', headers: JSON_TYPE, payload: JSON.stringify({ type: `burst${i % 8}`, i }) }),
+      ),
+    );
+
+    // Assert
+    expect(results.filter((r) => r.statusCode !== 200)).toEqual([]);
+    expect(results[0].headers['x-ratelimit-limit']).toBeUndefined();
+  });
+
+  it('allows any origin, like the old server (by echoing it back)', async () => {
+    // Act
+    const res = await app.inject({ method: 'GET', url: '/meta/metrics', headers: { origin: 'http://dashboard.local' } });
+
+    // Assert
+    expect(res.headers['access-control-allow-origin']).toBe('http://dashboard.local');
+    expect(res.headers.vary).toContain('Origin');
+  });
+
+  it('answers an OPTIONS without the preflight headers like a preflight (204), not with a text/plain 400', async () => {
+    // Act
+    const res = await app.inject({ method: 'OPTIONS', url: '/' });
+
+    // Assert
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBe('');
+  });
+
+  it.each([
+    ['a 200', 'GET', '/meta/metrics', {}, undefined, 200],
+    ['a 404', 'GET', '/nope', {}, undefined, 404],
+    ['a 405', 'DELETE', '/meta/metrics', {}, undefined, 405],
+    ['a 415', 'POST', '/meta/metrics', { 'content-type': 'text/plain' }, 'x', 415],
+    ['a 400', 'POST', '/meta/metrics', JSON_TYPE, '{', 400],
+    ['a 413', 'POST', '/meta/metrics', JSON_TYPE, 'x'.repeat(4 * 1024 * 1024 + 1), 413],
+  ] as const)('puts the security headers on %s', async (_label, method, url, headers, payload, status) => {
+    // Act
+    const res = await app.inject({ method, url, headers, payload });
+
+    // Assert
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const FIXTURE = here('../../shared/fixtures/meta_metrics.json');
+const FIXTURE = here('../test/fixtures/meta_metrics.json');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 0);

@@ -1,4 +1,3 @@
-import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
@@ -14,15 +13,11 @@ import { AppConfig, loadConfig } from './config/app.config.js';
 import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
 import { NeolightMetrics } from './metrics/neolight.metrics.js';
 import { registerAccessControl } from './security/access-control.hook.js';
+import { API_SECURITY_HEADERS, DOCS_SECURITY_HEADERS, securityHeaders } from './security/security-headers.js';
 
-/**
- * Security headers for a JSON-only API: no content may load, frame or submit anything. HSTS is
- * left to the TLS terminator: this service speaks plain HTTP, where browsers ignore it anyway.
- */
-const SECURITY_HEADERS: FastifyHelmetOptions = {
-  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
-  strictTransportSecurity: false,
-};
+/** The Swagger UI page (not /docs-json): the one route that serves a page rather than JSON. */
+const DOCS_PAGE = /^\/docs(\/|\?|$)/i;
+
 
 /**
  * Builds the app exactly as it runs, for `main.ts` and the e2e tests alike. `env` defaults to the
@@ -55,9 +50,11 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
-  // First, so that every answer carries the headers, 401s and 415s from the hooks below included.
-  void fastify.register(helmet, SECURITY_HEADERS);
+  // First, so that every answer carries these headers, 401s and 415s from the hooks below included.
+  const apiHeaders = securityHeaders(API_SECURITY_HEADERS);
+  const docsHeaders = securityHeaders(DOCS_SECURITY_HEADERS);
   fastify.addHook('onRequest', (request, reply, done) => {
+    reply.headers(DOCS_PAGE.test(request.url) ? docsHeaders : apiHeaders);
     reply.header('x-request-id', request.id);
     done();
   });

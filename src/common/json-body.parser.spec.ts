@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidDocumentError } from './domain.error.js';
 import { parseJsonBody, type JsonLimits } from './json-body.parser.js';
 
-const FIXTURE = readFileSync(fileURLToPath(new URL('../../../shared/fixtures/meta_metrics.json', import.meta.url)));
+const FIXTURE = readFileSync(fileURLToPath(new URL('../../test/fixtures/meta_metrics.json', import.meta.url)));
 const LIMITS: JsonLimits = { maxDepth: 4, maxKeys: 10, maxStringLength: 16 };
 const LARGE: JsonLimits = { maxDepth: 32, maxKeys: 1000, maxStringLength: 1024 * 1024 };
 

@@ -6,7 +6,7 @@ import { assertMetaDocument, isMetaDocument } from './meta-metrics.schema.js';
 type Json = Record<string, unknown>;
 
 const FIXTURE = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../shared/fixtures/meta_metrics.json', import.meta.url)), 'utf8'),
+  readFileSync(fileURLToPath(new URL('../../test/fixtures/meta_metrics.json', import.meta.url)), 'utf8'),
 ) as Json;
 
 const AGENT = Object.keys(FIXTURE.per_agent as Json)[0];

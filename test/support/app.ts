@@ -7,7 +7,7 @@ import { AppModule } from '../../src/app.module.js';
 import { loadConfig } from '../../src/config/app.config.js';
 
 export const FIXTURE = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../shared/fixtures/meta_metrics.json', import.meta.url)), 'utf8'),
+  readFileSync(fileURLToPath(new URL('../fixtures/meta_metrics.json', import.meta.url)), 'utf8'),
 ) as Record<string, any>;
 
 /**

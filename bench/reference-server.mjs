@@ -1,5 +1,5 @@
 // The reference: plain Fastify serving the same pre-serialized bytes, no Nest, no logging.
-// Started by bench/run.mjs; prints "listening <port>".
+// Started by bench/run.mjs on the port in PORT.
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
 
@@ -11,5 +11,4 @@ app.get('/meta/metrics', (_req, reply) => reply.type('application/json').send(do
 app.get('/health', (_req, reply) => reply.type('application/json').send(health));
 app.get('/status', (_req, reply) => reply.type('application/json').send(status));
 app.post('/meta/metrics', (_req, reply) => reply.send({ status: 'ok', timestamp: new Date().toISOString() }));
-await app.listen({ port: 0, host: '127.0.0.1' });
-console.log(`listening ${app.server.address().port}`);
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });

@@ -3,7 +3,8 @@
 // e.g. 1000000) adds a long GET run to compare RSS before and after.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,23 +15,23 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 0);
 
-function start(args, env = {}) {
-  const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`did not start: ${args.join(' ')}`)), 20000);
-    child.stdout.on('data', (chunk) => {
-      buffer += chunk.toString();
-      const m = /listening (?:on [^"]*:)?(\d+)/.exec(buffer);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout.removeAllListeners('data');
-        child.stdout.resume();
-        resolve({ child, port: Number(m[1]), t0 });
-      }
+/** A free loopback port, so the service can log to a file rather than to a pipe we must drain. */
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
     });
   });
+}
+
+/** Starts `args` with its output in `logFile` (a pipe read by this process would steal the load generator's CPU). */
+async function start(args, env, logFile) {
+  const port = await freePort();
+  const t0 = process.hrtime.bigint();
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, PORT: String(port), ...env }, stdio: ['ignore', out, 'inherit'] });
+  return { child, port, t0 };
 }
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -69,10 +70,9 @@ const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').s
 const service = await start([...NODE_FLAGS, here('../dist/main.js')], {
   NEOLIGHT_ROOT: root,
   HOST: '127.0.0.1',
-  PORT: '0',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   ...(process.env.BENCH_LOG_PATH ? { LOG_PATH: process.env.BENCH_LOG_PATH } : {}),
-});
+}, join(root, 'service.log'));
 const startupMs = await firstOk(`http://127.0.0.1:${service.port}/health`, service.t0);
 await fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 await new Promise((r) => setTimeout(r, 1000));
@@ -80,7 +80,8 @@ const idleRss = rssMb(service.child.pid);
 const served = await (await fetch(`http://127.0.0.1:${service.port}/meta/metrics`)).text();
 const refFile = join(root, 'reference-doc.json');
 writeFileSync(refFile, served);
-const reference = await start([here('./reference-server.mjs'), refFile]);
+const reference = await start([here('./reference-server.mjs'), refFile], {}, join(root, 'reference.log'));
+await firstOk(`http://127.0.0.1:${reference.port}/health`, reference.t0);
 
 const scenarios = [
   { name: 'GET /meta/metrics', path: '/meta/metrics' },

@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { setupOpenApi } from './app.openapi.js';
+import { answerWhileClosing } from './common/closing.hook.js';
 import { answerClientError, answerFrameworkError } from './common/early-errors.js';
 import { parseJsonBody } from './common/json-body.parser.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
@@ -43,13 +44,14 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     },
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
-    return503OnClosing: true,
+    return503OnClosing: false, // answerWhileClosing() answers in the error shape instead
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
+  answerWhileClosing(fastify);
   // First, so that every answer carries these headers, 401s and 415s from the hooks below included.
   const apiHeaders = securityHeaders(API_SECURITY_HEADERS);
   const docsHeaders = securityHeaders(DOCS_SECURITY_HEADERS);

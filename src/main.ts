@@ -1,6 +1,9 @@
 // Entry point (`node dist/main.js`): turns on Node's on-disk compile cache before the app's
-// modules load, so every start after the first skips compiling them, then starts the server.
+// modules load, then starts the server: the single-file bundle `npm run build` makes
+// (scripts/bundle.mjs) when it is there, else the compiled modules.
+import { existsSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 
 enableCompileCache();
-await import('./server.js');
+const bundle = new URL('./bundle/server.mjs', import.meta.url);
+await import(existsSync(bundle) ? bundle.href : './server.js');

@@ -62,6 +62,21 @@ describe('boot recovery from a damaged state file', () => {
     }
   });
 
+  it('gives a stored document without cache_timestamp (the old server\'s file) one from its timestamp', async () => {
+    const root = tempRoot('neolight-legacy-');
+    mkdirSync(join(root, 'state'), { recursive: true });
+    writeFileSync(join(root, 'state', 'meta_metrics.json'), JSON.stringify(FIXTURE));
+    const app = await createTestApp({ NEOLIGHT_ROOT: root });
+    try {
+      const body = (await app.inject('/meta/metrics')).json();
+      expect(body.per_agent).toEqual(FIXTURE.per_agent);
+      expect(body.cache_timestamp).toBe(new Date(FIXTURE.timestamp).toISOString());
+      expect(body.age_seconds).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('honours an operator pause in state/guardian_pause.json when it has no document', async () => {
     const root = tempRoot('neolight-pause-');
     mkdirSync(join(root, 'state'), { recursive: true });

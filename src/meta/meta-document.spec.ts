@@ -1,4 +1,4 @@
-import { applyMetaDocument, defaultMetaDocument } from './meta-document.js';
+import { applyMetaDocument, defaultMetaDocument, withCacheTimestamp } from './meta-document.js';
 
 const APPLIED_AT = new Date('2026-11-21T15:00:00.000Z');
 
@@ -184,5 +184,20 @@ describe('defaultMetaDocument', () => {
 
     // Assert
     expect(result.guardian).toMatchObject({ is_paused: false });
+  });
+});
+
+describe('withCacheTimestamp', () => {
+  it('keeps a valid cache_timestamp', () => {
+    const doc = { timestamp: '2026-01-01T00:00:00Z', cache_timestamp: '2026-02-02T00:00:00.000Z' };
+    expect(withCacheTimestamp(doc)).toBe(doc);
+  });
+
+  it('takes the producer timestamp when cache_timestamp is missing', () => {
+    expect(withCacheTimestamp({ timestamp: '2026-11-21T14:30:00+00:00' }).cache_timestamp).toBe('2026-11-21T14:30:00.000Z');
+  });
+
+  it('falls back to the epoch when there is no usable timestamp, so the document reads as old', () => {
+    expect(withCacheTimestamp({ timestamp: 'yesterday' }).cache_timestamp).toBe('1970-01-01T00:00:00.000Z');
   });
 });

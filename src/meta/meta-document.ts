@@ -47,3 +47,14 @@ function isPauseInForce(pause: GuardianPause | undefined, now: Date): boolean {
   const until = typeof pause.until === 'number' ? pause.until * 1000 : Date.parse(pause.until);
   return Number.isNaN(until) || until > now.getTime();
 }
+
+/**
+ * A stored document written by someone else (the old server's file, say) may lack
+ * `cache_timestamp`; it then gets the producer's `timestamp` when that is a date, else the epoch,
+ * so its age reads as old rather than as fresh.
+ */
+export function withCacheTimestamp(stored: Document): Document {
+  if (typeof stored.cache_timestamp === 'string' && !Number.isNaN(Date.parse(stored.cache_timestamp))) return stored;
+  const produced = typeof stored.timestamp === 'string' ? Date.parse(stored.timestamp) : NaN;
+  return { ...stored, cache_timestamp: new Date(Number.isNaN(produced) ? 0 : produced).toISOString() };
+}

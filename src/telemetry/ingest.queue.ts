@@ -27,6 +27,8 @@ interface Channel {
   visible: Snapshot;
   fallback: () => Document;
   isValid: (value: unknown) => value is Document;
+  /** Completes a stored document written by someone else (e.g. adds a missing key). */
+  revive: (stored: Document) => Document;
 }
 
 interface Pending {
@@ -84,14 +86,19 @@ export class IngestQueue implements OnModuleDestroy {
   }
 
   /** Loads a document from the repository (or its fallback) and starts serving it. */
-  async open(key: StateKey, fallback: () => Document, isValid: (value: unknown) => value is Document): Promise<void> {
+  async open(
+    key: StateKey,
+    fallback: () => Document,
+    isValid: (value: unknown) => value is Document,
+    revive: (stored: Document) => Document = (stored) => stored,
+  ): Promise<void> {
     if (this.channels.size === 0) {
       await this.repository.open();
       this.unwatch = this.repository.watch((changed) => this.reloadLater(changed));
     }
     const value = await this.loadValid(key, isValid);
-    const committed = snapshotOf(value ?? fallback());
-    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid });
+    const committed = snapshotOf(value ? revive(value) : fallback());
+    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid, revive });
   }
 
   snapshot(key: StateKey): Snapshot {
@@ -295,7 +302,7 @@ export class IngestQueue implements OnModuleDestroy {
       try {
         const value = await this.loadValid(key, channel.isValid);
         if (value === undefined) continue;
-        channel.committed = snapshotOf(value);
+        channel.committed = snapshotOf(channel.revive(value));
         this.refold(key);
       } catch (error) {
         this.logger.error({ err: error, key }, 'could not take in a change made by another writer; keeping ours');

@@ -11,8 +11,6 @@ export interface SystemSample {
   memory: number;
   /** Space used on the volume that holds `state/`, in percent, as `df` counts it. */
   disk: number;
-  /** Bytes free for us on that volume. */
-  diskFreeBytes: number;
 }
 
 const SAMPLE_EVERY_MS = 2000;
@@ -24,7 +22,7 @@ const SAMPLE_EVERY_MS = 2000;
 @Injectable()
 export class SystemMonitor implements OnModuleInit {
   private lastCpu = cpuTimes();
-  private current: SystemSample = { cpu: 0, memory: 0, disk: 0, diskFreeBytes: 0 };
+  private current: SystemSample = { cpu: 0, memory: 0, disk: 0 };
   readonly startedAt = new Date();
 
   constructor(
@@ -55,7 +53,6 @@ export class SystemMonitor implements OnModuleInit {
       cpu: total > 0 ? round((busy / total) * 100) : this.current.cpu,
       memory: round(((totalmem() - freemem()) / totalmem()) * 100),
       disk: disk.percent,
-      diskFreeBytes: disk.free,
     };
   }
 }
@@ -71,14 +68,14 @@ function cpuTimes(): { busy: number; total: number } {
   return { busy, total };
 }
 
-async function diskUsage(dir: string): Promise<{ percent: number; free: number }> {
+async function diskUsage(dir: string): Promise<{ percent: number }> {
   try {
     const s = await statfs(dir);
     const used = s.blocks - s.bfree;
     const usable = used + s.bavail;
-    return { percent: usable > 0 ? round((used / usable) * 100) : 0, free: s.bavail * s.bsize };
+    return { percent: usable > 0 ? round((used / usable) * 100) : 0 };
   } catch {
-    return { percent: 0, free: 0 };
+    return { percent: 0 };
   }
 }
 

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, UseGuards, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiAnyErrorResponse, ApiErrorResponse, schemaRef } from '../common/api-docs.js';
 import { MetaStreamService } from './meta-stream.service.js';
 import { META_STREAM_DESCRIPTION } from './meta.openapi.js';
-import { WriteThrottleGuard } from '../security/write-throttle.guard.js';
+import { WriteRoute } from '../telemetry/write-route.decorator.js';
 import { MetaService } from './meta.service.js';
 
 const ETAG = { ETag: { description: 'Changes whenever the document does', schema: { type: 'string' } } };
@@ -36,15 +36,10 @@ export class MetaController {
   }
 
   @Post('metrics')
-  @HttpCode(200)
+  @WriteRoute()
   @ApiOperation({ summary: 'Post a meta-metrics document (whole, or partial to merge)', operationId: 'meta_metrics_post' })
   @ApiBody({ schema: schemaRef('MetaMetricsDocument') })
-  @ApiOkResponse({ description: 'Accepted (by default: on disk)', schema: schemaRef('Accepted') })
   @ApiErrorResponse(400, 'Malformed JSON, not an object, or a document that breaks the type rules (`details` says where); nothing changed')
-  @ApiErrorResponse(413, 'Body larger than BODY_LIMIT_BYTES')
-  @ApiErrorResponse(415, 'Content-Type is not application/json')
-  @ApiErrorResponse(503, 'Ingest queue full, storage unavailable or shutting down: not accepted, retry later', { retryAfter: true })
-  @UseGuards(WriteThrottleGuard)
   accept(@Body() body: unknown): Promise<{ status: 'ok'; timestamp: string }> {
     return this.meta.accept(body);
   }

@@ -193,7 +193,7 @@ describe('NeoLight Dashboard routes (inject)', () => {
       headers: { origin: 'http://dashboard.local', 'access-control-request-method': 'POST' },
     });
     expect(res.statusCode).toBe(204);
-    expect(res.headers['access-control-allow-origin']).toBeDefined();
+    expect(res.headers['access-control-allow-origin']).toBe('http://dashboard.local');
   });
 
   it('gives 404 for unknown paths and 405 for a known path with the wrong method', async () => {

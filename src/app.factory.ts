@@ -13,6 +13,7 @@ import { registerRequestLog } from './common/request-log.hook.js';
 import { AppConfig, loadConfig } from './config/app.config.js';
 import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
 import { NeolightMetrics } from './metrics/neolight.metrics.js';
+import { CORS_VARY, registerCors } from './security/cors.hook.js';
 import { registerAccessControl } from './security/access-control.hook.js';
 import { API_SECURITY_HEADERS, DOCS_SECURITY_HEADERS, securityHeaders } from './security/security-headers.js';
 
@@ -53,13 +54,14 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
   const fastify = adapter.getInstance();
   answerWhileClosing(fastify);
   // First, so that every answer carries these headers, 401s and 415s from the hooks below included.
-  const apiHeaders = securityHeaders(API_SECURITY_HEADERS);
-  const docsHeaders = securityHeaders(DOCS_SECURITY_HEADERS);
+  const apiHeaders = { ...securityHeaders(API_SECURITY_HEADERS), ...CORS_VARY };
+  const docsHeaders = { ...securityHeaders(DOCS_SECURITY_HEADERS), ...CORS_VARY };
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.headers(DOCS_PAGE.test(request.url) ? docsHeaders : apiHeaders);
     reply.header('x-request-id', request.id);
     done();
   });
+  registerCors(fastify, config.corsOrigins);
   registerAccessControl(fastify, config.access);
   requireJsonOnWrites(fastify);
   return adapter;
@@ -80,8 +82,6 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       done(error as Error, undefined);
     }
   });
-  // strictPreflight off: an OPTIONS without the preflight headers gets the same 204, not a text/plain 400.
-  app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'OPTIONS'], maxAge: 600, strictPreflight: false });
   await app.init();
   return app;
 }

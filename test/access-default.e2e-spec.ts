@@ -62,6 +62,38 @@ describe('access control, defaults', () => {
     expect(res.headers.vary).toContain('Origin');
   });
 
+  it('gives a request without Origin (every agent and probe) no CORS grant, but Vary: Origin for caches', async () => {
+    // Act
+    const res = await app.inject({ method: 'GET', url: '/meta/metrics' });
+
+    // Assert
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(res.headers.vary).toBe('Origin');
+  });
+
+  it('answers a preflight on any path with the methods, the requested headers, a max age, and the security headers', async () => {
+    // Act
+    const res = await app.inject({
+      method: 'OPTIONS',
+      url: '/atlas/update',
+      headers: { origin: 'http://dashboard.local', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-request-id' },
+    });
+    const unknownPath = await app.inject({ method: 'OPTIONS', url: '/no/such/path', headers: { origin: 'http://dashboard.local' } });
+
+    // Assert
+    expect(res.statusCode).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('http://dashboard.local');
+    expect(res.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, OPTIONS');
+    expect(res.headers['access-control-allow-headers']).toBe('content-type, x-request-id');
+    expect(res.headers['access-control-max-age']).toBe('600');
+    expect(res.headers.vary).toBe('Origin, Access-Control-Request-Headers');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-request-id']).toEqual(expect.any(String));
+    expect(unknownPath.statusCode).toBe(204);
+    expect(unknownPath.headers['access-control-allow-origin']).toBe('http://dashboard.local');
+  });
+
   it('answers an OPTIONS without the preflight headers like a preflight (204), not with a text/plain 400', async () => {
     // Act
     const res = await app.inject({ method: 'OPTIONS', url: '/' });

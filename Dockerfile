@@ -29,7 +29,7 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && n
 FROM ${NODE_IMAGE} AS runtime
 # Port: 8100 unless NEOLIGHT_DASHBOARD_PORT (or PORT) says otherwise; the health check follows it.
 # NODE_OPTIONS: the V8 flag `npm run start:prod` runs with (a 16 MB young generation: a 2 MB one spent
-# 28% of a POST's CPU in garbage collection and promoted more to the old generation; README, "Performance").
+# 28% of a POST's CPU in garbage collection and promoted more to the old generation; README, "Benchmarks").
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=16 \
     HOST=0.0.0.0 \

@@ -1,6 +1,8 @@
 // npm run bench: the built service and a raw-Fastify reference side by side, on loopback, with
-// autocannon. Bounded: BENCH_SECONDS per scenario (default 10). BENCH_LEAK_REQUESTS (default 0,
-// e.g. 1000000) adds a long GET run to compare RSS before and after.
+// autocannon. Bounded: BENCH_SECONDS per scenario and server (default 10), run as BENCH_ROUNDS
+// (default 5) alternating slices, service then reference, so that a machine whose speed drifts
+// (a shared VM: the reference alone has moved by 2x within minutes) slows both sides alike.
+// BENCH_LEAK_REQUESTS (default 0, e.g. 1000000) adds a long GET run to compare RSS before and after.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -14,6 +16,7 @@ const FIXTURE = here('../test/fixtures/meta_metrics.json');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 0);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 
 /** A free loopback port, so the service can log to a file rather than to a pipe we must drain. */
 function freePort() {
@@ -49,23 +52,30 @@ async function firstOk(url, t0) {
 
 function cannon(opts) {
   return new Promise((resolve, reject) => {
-    const run = autocannon({ connections: CONNECTIONS, pipelining: 1, duration: SECONDS, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    const run = autocannon({ connections: CONNECTIONS, pipelining: 1, duration: SECONDS / ROUNDS, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
     autocannon.track(run, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
   });
 }
 
-const summary = (r) => ({
-  requests_per_s: Math.round(r.requests.average),
-  ok_per_s: Math.round(r['2xx'] / r.duration),
-  non_2xx: r.non2xx,
-  errors: r.errors + r.timeouts,
-  p50_ms: r.latency.p50,
-  p99_ms: r.latency.p99,
-});
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The slices of one server taken together: rates over the total time, the median p50 and the worst p99. */
+const summary = (slices) => {
+  const duration = slices.reduce((t, r) => t + r.duration, 0);
+  return {
+    requests_per_s: Math.round(slices.reduce((t, r) => t + r.requests.total, 0) / duration),
+    ok_per_s: Math.round(slices.reduce((t, r) => t + r['2xx'], 0) / duration),
+    non_2xx: slices.reduce((t, r) => t + r.non2xx, 0),
+    errors: slices.reduce((t, r) => t + r.errors + r.timeouts, 0),
+    p50_ms: median(slices.map((r) => r.latency.p50)),
+    p99_ms: Math.max(...slices.map((r) => r.latency.p99)),
+    slices_ok_per_s: slices.map((r) => Math.round(r['2xx'] / r.duration)),
+  };
+};
 
 const root = mkdtempSync(join(tmpdir(), 'neolight-bench-'));
 const body = readFileSync(FIXTURE, 'utf8');
-// The same V8 flag as `npm run start:prod` (a 16 MB young generation: README, "Performance").
+// The same V8 flag as `npm run start:prod` (a 16 MB young generation: README, "Benchmarks").
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=16').split(' ').filter(Boolean);
 const service = await start([...NODE_FLAGS, here('../dist/main.js')], {
   NEOLIGHT_ROOT: root,
@@ -92,8 +102,14 @@ const scenarios = [
 const results = [];
 for (const s of scenarios) {
   const { name, path, ...rest } = s;
-  const svc = summary(await cannon({ url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
-  const ref = summary(await cannon({ url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
+  const svcSlices = [];
+  const refSlices = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    svcSlices.push(await cannon({ url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
+    refSlices.push(await cannon({ url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
+  }
+  const svc = summary(svcSlices);
+  const ref = summary(refSlices);
   results.push({ name, service: svc, reference: ref, ratio: +(svc.ok_per_s / ref.ok_per_s).toFixed(2) });
   console.error(`${name}: ${svc.ok_per_s} ok/s (p99 ${svc.p99_ms} ms) vs reference ${ref.ok_per_s}/s`);
 }
@@ -113,7 +129,7 @@ reference.child.kill('SIGTERM');
 
 const report = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { seconds: SECONDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS },
+  settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS },
   startup_to_first_200_ms: +startupMs.toFixed(1),
   idle_rss_mb: +idleRss.toFixed(1),
   rss_after_run_mb: +afterRss.toFixed(1),

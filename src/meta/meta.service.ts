@@ -32,7 +32,7 @@ export class MetaService implements OnModuleInit {
   /**
    * The document as served: `age_seconds` since it was applied, then the bytes serialized at commit.
    * Built at most once per millisecond per document: under load, requests in the same millisecond
-   * share one buffer instead of each copying 6 KB (README, "Performance").
+   * share one buffer instead of each copying 6 KB (README, "Benchmarks").
    */
   render(snapshot: Snapshot, now = Date.now()): Buffer {
     const last = this.rendered;

@@ -12,7 +12,7 @@ const PREFLIGHT_MAX_AGE_SECONDS = '600';
  * 204 here, before the access-control hook (a preflight never carries a token). Requests without an
  * `Origin` header, which is every agent, probe and scraper, pass straight through. Nest's
  * `enableCors()` (@fastify/cors) did its work on every request and cost about a quarter of a GET's
- * CPU time (README, "Performance").
+ * CPU time (README, "Benchmarks").
  */
 export function registerCors(fastify: FastifyInstance, origins: true | readonly string[]): void {
   const allowed = origins === true ? () => true : (origin: string) => origins.includes(origin);

@@ -3,6 +3,7 @@
 // (default 5) alternating slices, service then reference, so that a machine whose speed drifts
 // (a shared VM: the reference alone has moved by 2x within minutes) slows both sides alike.
 // BENCH_LEAK_REQUESTS (default 0, e.g. 1000000) adds a long GET run to compare RSS before and after.
+// STATE_WRITES (threadpool or inline) is passed to the service.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -17,6 +18,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 0);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+const STATE_WRITES = process.env.STATE_WRITES ?? 'threadpool';
 
 /** A free loopback port, so the service can log to a file rather than to a pipe we must drain. */
 function freePort() {
@@ -82,6 +84,7 @@ const service = await start([...NODE_FLAGS, here('../dist/main.js')], {
   HOST: '127.0.0.1',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   ...(process.env.BENCH_LOG_PATH ? { LOG_PATH: process.env.BENCH_LOG_PATH } : {}),
+  STATE_WRITES,
 }, join(root, 'service.log'));
 const startupMs = await firstOk(`http://127.0.0.1:${service.port}/health`, service.t0);
 await fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -129,7 +132,7 @@ reference.child.kill('SIGTERM');
 
 const report = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS },
+  settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS, state_writes: STATE_WRITES },
   startup_to_first_200_ms: +startupMs.toFixed(1),
   idle_rss_mb: +idleRss.toFixed(1),
   rss_after_run_mb: +afterRss.toFixed(1),
@@ -142,6 +145,7 @@ writeFileSync(here('./results/latest.json'), JSON.stringify(report, null, 2));
 
 const row = (r) => `| ${r.name} | ${r.service.ok_per_s} | ${r.service.p50_ms} | ${r.service.p99_ms} | ${r.service.non_2xx} | ${r.reference.ok_per_s} | ${r.ratio} |`;
 console.log(`\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio |\n|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`);
+console.log(`state writes: ${STATE_WRITES}`);
 console.log(`start to first 200 on /health: ${report.startup_to_first_200_ms} ms; idle RSS ${report.idle_rss_mb} MB; RSS after run ${report.rss_after_run_mb} MB`);
 if (leak) console.log(`leak check: ${leak.requests} requests, RSS ${leak.rss_before_mb} → ${leak.rss_after_mb} MB`);
 console.log(`machine: ${report.machine.cpus} cores (${report.machine.cpu_model}), ${report.machine.memory_gb} GB, Node ${report.machine.node}; JSON: bench/results/latest.json`);

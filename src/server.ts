@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log({ host: config.host, port, root: config.root, ack: config.ingestAck }, `listening on ${config.host}:${port}`);
+  logger.log(
+    { host: config.host, port, root: config.root, ack: config.ingestAck, writes: config.stateWrites },
+    `listening on ${config.host}:${port}`,
+  );
   if (config.access.writeTokens.size === 0) {
     logger.warn(
       { host: config.host, port },

@@ -4,6 +4,8 @@ import { fixtureWith } from './support/app.js';
 import { getJson, postJson, startServer, tempRoot } from './support/server.js';
 
 const ROUNDS = 4;
+/** Every round runs with the writes on the thread pool (the default), and again inline. */
+const CASES = (['threadpool', 'inline'] as const).flatMap((writes) => Array.from({ length: ROUNDS }, (_, i) => [writes, i + 1] as const));
 const WRITERS = 4;
 
 /**
@@ -12,9 +14,10 @@ const WRITERS = 4;
  * acknowledged document of every writer, parses, and no temp file remains.
  */
 describe('SIGKILL at a random moment loses nothing acknowledged', () => {
-  it.each(Array.from({ length: ROUNDS }, (_, i) => [i + 1]))('round %i', async () => {
+  it.each(CASES)('%s writes, round %i', async (writes) => {
     const root = tempRoot('neolight-crash-');
-    let server = await startServer({ NEOLIGHT_ROOT: root });
+    const env = { NEOLIGHT_ROOT: root, STATE_WRITES: writes };
+    let server = await startServer(env);
     const acked = new Array<number>(WRITERS + 1).fill(0);
     let running = true;
 
@@ -52,7 +55,7 @@ describe('SIGKILL at a random moment loses nothing acknowledged', () => {
     const metaOnDisk = JSON.parse(readFileSync(join(root, 'state', 'meta_metrics.json'), 'utf8'));
     expect(metaOnDisk.seq).toBeGreaterThanOrEqual(acked[WRITERS]);
 
-    server = await startServer({ NEOLIGHT_ROOT: root });
+    server = await startServer(env);
     try {
       const atlas = (await getJson(`${server.url}/atlas/state`)).body;
       for (let w = 0; w < WRITERS; w++) expect([w, atlas.latest[`w${w}`].payload.seq >= acked[w]]).toEqual([w, true]);

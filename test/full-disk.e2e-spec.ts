@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { AppConfig } from '../src/config/app.config.js';
 import { createTestApp, fixtureWith } from './support/app.js';
 import { tempRoot } from './support/server.js';
 
@@ -39,23 +40,28 @@ const itWhenMounted = mounted ? it : it.skip;
 /**
  * Full disk: the state directory on a 64 KiB tmpfs. A write that does not fit is refused (503 in
  * the error shape), the previous file stays byte-identical, no temp file is left, readiness turns
- * 503; once space is freed readiness recovers by itself and the next write succeeds.
+ * 503; once space is freed readiness recovers by itself and the next write succeeds. Run with the
+ * writes on the thread pool (the default) and inline (STATE_WRITES=inline).
  */
-describe('a full disk', () => {
+afterAll(() => {
+  if (mounted) execFileSync('umount', [stateDir]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe.each(['threadpool', 'inline'])('a full disk (%s writes)', (writes) => {
   let app: NestFastifyApplication;
   const post = (doc: unknown) =>
     app.inject({ method: 'POST', url: '/meta/metrics', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(doc) });
 
   beforeAll(async () => {
-    if (mounted) app = await createTestApp({ NEOLIGHT_ROOT: root, READY_MIN_FREE_DISK_BYTES: '0' });
+    if (mounted) app = await createTestApp({ NEOLIGHT_ROOT: root, READY_MIN_FREE_DISK_BYTES: '0', STATE_WRITES: writes });
   });
   afterAll(async () => {
     await app?.close();
-    if (mounted) execFileSync('umount', [stateDir]);
-    rmSync(root, { recursive: true, force: true });
   });
 
   itWhenMounted('refuses what does not fit, keeps the old file, reports not-ready, and recovers', async () => {
+    expect(app.get(AppConfig).stateWrites).toBe(writes);
     expect((await post(fixtureWith(1))).statusCode).toBe(200);
     const good = readFileSync(join(stateDir, 'meta_metrics.json'));
 

@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       ingestAck: 'durable',
       corsOrigins: true,
       stateStore: 'file',
+      stateWrites: 'threadpool',
       metaStreamHeartbeatMs: 15_000,
       metaStreamMaxClients: 100,
     });
@@ -105,6 +106,14 @@ describe('loadConfig', () => {
     expect(relative.logPath).toBe(resolve(process.cwd(), 'logs/api.log'));
   });
 
+  it('takes inline state writes, spaces trimmed', () => {
+    // Act
+    const sut = loadConfig({ STATE_WRITES: ' inline ' });
+
+    // Assert
+    expect(sut.stateWrites).toBe('inline');
+  });
+
   it.each([
     ['a non-numeric port', { NEOLIGHT_DASHBOARD_PORT: 'abc' }, 'NEOLIGHT_DASHBOARD_PORT'],
     ['a non-numeric PORT alias', { PORT: 'abc' }, 'PORT'],
@@ -114,6 +123,7 @@ describe('loadConfig', () => {
     ['an unknown log level', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     ['a zero queue capacity', { INGEST_QUEUE_CAPACITY: '0' }, 'INGEST_QUEUE_CAPACITY'],
     ['an unknown state store', { STATE_STORE: 'redis' }, 'STATE_STORE'],
+    ['an unknown write mode', { STATE_WRITES: 'sync' }, 'STATE_WRITES'],
     ['a blank host', { HOST: '   ' }, 'HOST'],
     ['a heartbeat faster than 50 ms', { META_STREAM_HEARTBEAT_MS: '10' }, 'META_STREAM_HEARTBEAT_MS'],
     ['a zero stream cap', { META_STREAM_MAX_CLIENTS: '0' }, 'META_STREAM_MAX_CLIENTS'],

@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonLimits } from '../common/json-body.parser.js';
 import { TokenSet } from '../security/token-set.js';
+import type { WriteMode } from '../state/atomic-write.js';
 
 /**
  * Highest JSON_MAX_DEPTH accepted: stored documents wrap a body a few levels deeper, and
@@ -106,6 +107,9 @@ class EnvironmentVariables {
   @IsOptional() @Transform(trimmed) @IsIn(['file', 'memory'])
   STATE_STORE?: string;
 
+  @IsOptional() @Transform(trimmed) @IsIn(['threadpool', 'inline'])
+  STATE_WRITES?: string;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(10_000)
   METRICS_MAX_LABELLED?: number;
 
@@ -162,6 +166,8 @@ export class AppConfig {
     readonly corsOrigins: true | string[],
     /** `file`: JSON files under `state/` (default). `memory`: nothing persisted (tests, demos). */
     readonly stateStore: 'file' | 'memory',
+    /** Where the file store's writes and fsyncs run: `threadpool` (default) or `inline` (README, "Storage"). */
+    readonly stateWrites: WriteMode,
     readonly version: string,
     /** At most this many agents (and strategies) get their own label on /metrics; the rest are counted. */
     readonly metricsMaxLabelled: number,
@@ -234,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vars.REQUEST_TIMEOUT_MS ?? 30_000,
     origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
     (vars.STATE_STORE ?? 'file') as 'file' | 'memory',
+    (vars.STATE_WRITES ?? 'threadpool') as WriteMode,
     packageVersion(),
     vars.METRICS_MAX_LABELLED ?? 100,
     vars.STALE_AFTER_SECONDS ?? 900,

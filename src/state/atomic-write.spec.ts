@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempPrefix, writeFileAtomic } from './atomic-write.js';
+import { tempPrefix, writeFileAtomic, type WriteMode } from './atomic-write.js';
 
-describe('writeFileAtomic', () => {
+describe.each<WriteMode>(['threadpool', 'inline'])('writeFileAtomic (%s)', (mode) => {
   let dir: string;
 
   beforeEach(() => {
@@ -22,7 +22,7 @@ describe('writeFileAtomic', () => {
     const data = Buffer.from([0x7b, 0x22, 0xc3, 0xa9, 0x22, 0x3a, 0x00, 0xff, 0x7d]);
 
     // Act
-    await writeFileAtomic(target, data);
+    await writeFileAtomic(target, data, { mode });
 
     // Assert
     expect(readFileSync(target).equals(data)).toBe(true);
@@ -35,7 +35,7 @@ describe('writeFileAtomic', () => {
     const data = Buffer.alloc(3 * 1024 * 1024 + 7, 0x61);
 
     // Act
-    await writeFileAtomic(target, data);
+    await writeFileAtomic(target, data, { mode });
 
     // Assert
     expect(readFileSync(target).equals(data)).toBe(true);
@@ -47,7 +47,7 @@ describe('writeFileAtomic', () => {
     writeFileSync(target, '{"per_agent":{"a very long old document":1}}');
 
     // Act
-    await writeFileAtomic(target, Buffer.from('{}'));
+    await writeFileAtomic(target, Buffer.from('{}'), { mode });
 
     // Assert
     expect(readFileSync(target, 'utf8')).toBe('{}');
@@ -59,7 +59,7 @@ describe('writeFileAtomic', () => {
     const target = join(dir, 'empty.json');
 
     // Act
-    await writeFileAtomic(target, Buffer.alloc(0));
+    await writeFileAtomic(target, Buffer.alloc(0), { mode });
 
     // Assert
     expect(readFileSync(target).length).toBe(0);
@@ -71,7 +71,7 @@ describe('writeFileAtomic', () => {
     const target = join(dir, 'atlas_state.json');
 
     // Act
-    await Promise.all(Array.from({ length: 20 }, (_, i) => writeFileAtomic(target, Buffer.from(JSON.stringify({ i })))));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => writeFileAtomic(target, Buffer.from(JSON.stringify({ i })), { mode })));
 
     // Assert
     expect(readdirSync(dir)).toEqual(['atlas_state.json']);
@@ -85,7 +85,7 @@ describe('writeFileAtomic', () => {
     writeFileSync(join(target, 'keep.txt'), 'old contents');
 
     // Act
-    const write = writeFileAtomic(target, Buffer.from('{"new":true}'));
+    const write = writeFileAtomic(target, Buffer.from('{"new":true}'), { mode });
 
     // Assert
     await expect(write).rejects.toThrow();
@@ -99,11 +99,40 @@ describe('writeFileAtomic', () => {
     const target = join(dir, 'missing', 'meta_metrics.json');
 
     // Act
-    const write = writeFileAtomic(target, Buffer.from('{}'));
+    const write = writeFileAtomic(target, Buffer.from('{}'), { mode });
 
     // Assert
     await expect(write).rejects.toMatchObject({ code: 'ENOENT' });
     expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+});
+
+describe('writeFileAtomic, where it runs', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'atomic-write-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Whether the new file is in place when the event loop next turns (a setImmediate callback). */
+  async function inPlaceAtNextTurn(mode: WriteMode): Promise<boolean> {
+    const target = join(dir, `${mode}.json`);
+    const write = writeFileAtomic(target, Buffer.from('{"n":1}'), { mode });
+    const seen = await new Promise<boolean>((resolve) => setImmediate(() => resolve(existsSync(target))));
+    await write;
+    return seen;
+  }
+
+  it('inline: every call is made before the event loop turns', async () => {
+    expect(await inPlaceAtNextTurn('inline')).toBe(true);
+  });
+
+  it('threadpool: the event loop turns while the calls run', async () => {
+    expect(await inPlaceAtNextTurn('threadpool')).toBe(false);
   });
 });
 

@@ -23,16 +23,18 @@ beforeEach(() => {
 });
 afterEach(() => quiet.forEach((spy) => spy.mockRestore()));
 
-describeStateRepositoryContract('JsonFileStateStore', () => {
-  const { dir, paths } = tempPaths();
-  return {
-    repo: new JsonFileStateStore(paths, WATCH_INTERVAL_MS),
-    peer: new JsonFileStateStore(paths, WATCH_INTERVAL_MS),
-    corrupt: async (key, raw) => writeFileSync(paths[key], raw),
-    watchLatencyMs: WATCH_INTERVAL_MS * 4,
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
-  };
-});
+for (const writeMode of ['threadpool', 'inline'] as const) {
+  describeStateRepositoryContract(`JsonFileStateStore (${writeMode} writes)`, () => {
+    const { dir, paths } = tempPaths();
+    return {
+      repo: new JsonFileStateStore(paths, { watchIntervalMs: WATCH_INTERVAL_MS, writeMode }),
+      peer: new JsonFileStateStore(paths, { watchIntervalMs: WATCH_INTERVAL_MS, writeMode }),
+      corrupt: async (key, raw) => writeFileSync(paths[key], raw),
+      watchLatencyMs: WATCH_INTERVAL_MS * 4,
+      dispose: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  });
+}
 
 describe('JsonFileStateStore', () => {
   let dir: string;
@@ -41,7 +43,7 @@ describe('JsonFileStateStore', () => {
 
   beforeEach(() => {
     ({ dir, paths } = tempPaths());
-    sut = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
+    sut = new JsonFileStateStore(paths, { watchIntervalMs: WATCH_INTERVAL_MS });
   });
 
   afterEach(async () => {
@@ -51,9 +53,9 @@ describe('JsonFileStateStore', () => {
 
   it("keeps other stores' watchers on the same file when one store stops watching", async () => {
     // Arrange
-    const watcher = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
-    const other = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
-    const writer = new JsonFileStateStore(paths, WATCH_INTERVAL_MS);
+    const watcher = new JsonFileStateStore(paths, { watchIntervalMs: WATCH_INTERVAL_MS });
+    const other = new JsonFileStateStore(paths, { watchIntervalMs: WATCH_INTERVAL_MS });
+    const writer = new JsonFileStateStore(paths, { watchIntervalMs: WATCH_INTERVAL_MS });
     await writer.open();
     await writer.save('meta_metrics', '{"n":0}');
     const seen: StateKey[] = [];

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { tempPrefix, writeFileAtomic } from './atomic-write.js';
+import { tempPrefix, writeFileAtomic, type WriteMode } from './atomic-write.js';
 import { LoadResult, StateKey, StateRepository } from './state.repository.js';
 
 /** One JSON file per key, replaced atomically on every save. The embedded default adapter. */
@@ -13,11 +13,16 @@ export class JsonFileStateStore extends StateRepository {
   private readonly watched: [string, (current: Stats) => void][] = [];
   private readonly directories = new Map<string, Promise<FileHandle>>();
 
+  private readonly watchIntervalMs: number;
+  private readonly writeMode: WriteMode;
+
   constructor(
     private readonly paths: Record<StateKey, string>,
-    private readonly watchIntervalMs = 1000,
+    options: { watchIntervalMs?: number; writeMode?: WriteMode } = {},
   ) {
     super();
+    this.watchIntervalMs = options.watchIntervalMs ?? 1000;
+    this.writeMode = options.writeMode ?? 'threadpool';
   }
 
   override async open(): Promise<void> {
@@ -54,7 +59,8 @@ export class JsonFileStateStore extends StateRepository {
     const target = this.paths[key];
     await writeFileAtomic(target, Buffer.from(json), {
       beforeRename: (written) => this.ownVersion.set(key, identity(written)),
-      directory: await this.directory(dirname(target)),
+      directory: (await this.directory(dirname(target))).fd,
+      mode: this.writeMode,
     });
   }
 
@@ -88,7 +94,7 @@ export class JsonFileStateStore extends StateRepository {
     const dirs = new Set(Object.values(this.paths).map((p) => dirname(p)));
     for (const dir of dirs) {
       const probe = join(dir, '.write-probe');
-      await writeFileAtomic(probe, Buffer.alloc(Math.max(1, bytes), 0x20));
+      await writeFileAtomic(probe, Buffer.alloc(Math.max(1, bytes), 0x20), { mode: this.writeMode });
       await unlink(probe).catch(() => undefined);
     }
   }

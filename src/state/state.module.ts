@@ -13,7 +13,7 @@ import { StateRepository } from './state.repository.js';
       useFactory: (config: AppConfig): StateRepository =>
         config.stateStore === 'memory'
           ? new InMemoryStateStore()
-          : new JsonFileStateStore({ meta_metrics: config.metricsPath, atlas: config.atlasPath }),
+          : new JsonFileStateStore({ meta_metrics: config.metricsPath, atlas: config.atlasPath }, { writeMode: config.stateWrites }),
     },
     AgentFileCache,
   ],

@@ -239,6 +239,36 @@ describe('IngestQueue', () => {
       for (const result of results.slice(1)) expect(seenIn(result)).toEqual([1, 2, 3, 4]);
     });
 
+    /** Four submits read in one turn of the loop, each handled in its own callback; the documents each write held. */
+    async function oneTurnOfSubmits(mode: string): Promise<number[][]> {
+      sut = makeQueue({ INGEST_QUEUE_CAPACITY: '4', STATE_WRITES: mode });
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+      const submitted: Promise<Snapshot>[] = [];
+      for (const n of [1, 2, 3, 4]) {
+        submitted.push(sut.submit('meta_metrics', append(n)));
+        for (let i = 0; i < 10; i++) await Promise.resolve();
+      }
+      await Promise.all(submitted);
+      return store.saves.map((json) => (JSON.parse(json) as Doc).seen);
+    }
+
+    it('with threadpool writes (the default), starts writing the first document at once', async () => {
+      // Act
+      const writes = await oneTurnOfSubmits('threadpool');
+
+      // Assert
+      expect(writes[0]).toEqual([1]);
+      expect(writes.at(-1)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('with inline writes, lets the turn of the event loop end, then writes everything once', async () => {
+      // Act
+      const writes = await oneTurnOfSubmits('inline');
+
+      // Assert
+      expect(writes).toEqual([[1, 2, 3, 4]]);
+    });
+
     it('answers 503 with retry-after beyond capacity, counting every document once', async () => {
       // Arrange (capacity 4: one in the write, three waiting)
       store.hold();

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { DomainError, UnavailableError } from '../common/domain.error.js';
 import { ShutdownState } from '../common/shutdown.state.js';
 import { AppConfig } from '../config/app.config.js';
@@ -198,6 +198,9 @@ export class IngestQueue implements OnModuleDestroy {
 
   private async flushLoop(): Promise<void> {
     while (this.waiting.length > 0 || this.reloads.size > 0) {
+      // Inline writes block the event loop: first let it read every request that has arrived, so
+      // that one write covers all of them rather than the first alone.
+      if (this.config.stateWrites === 'inline') await nextTurn();
       await this.applyReloads();
       if (this.waiting.length === 0) continue;
       const batch = this.waiting;

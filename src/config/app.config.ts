@@ -166,7 +166,7 @@ export class AppConfig {
     readonly corsOrigins: true | string[],
     /** `file`: JSON files under `state/` (default). `memory`: nothing persisted (tests, demos). */
     readonly stateStore: 'file' | 'memory',
-    /** Where the file store's writes and fsyncs run: `threadpool` (default) or `inline` (README, "Storage"). */
+    /** Where the file store's writes and fsyncs run: `threadpool` (default) or `inline` (README, "Ingest"). */
     readonly stateWrites: WriteMode,
     readonly version: string,
     /** At most this many agents (and strategies) get their own label on /metrics; the rest are counted. */

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import type { Stats } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 
 let sequence = 0;
 
@@ -21,41 +20,39 @@ export class ShortWriteError extends Error {
  * Where the system calls of a write run. `threadpool`: on libuv's thread pool, so the event loop
  * keeps serving requests while the disk works (or stalls). `inline`: on the calling thread, which
  * blocks for the write's fsyncs (about a millisecond on a healthy local disk, as long as the disk
- * takes when it stalls) but spares the thread-pool round trips and wake-ups (README, "Storage").
+ * takes when it stalls) but spares the thread-pool round trips and wake-ups (README, "Ingest").
  */
 export type WriteMode = 'threadpool' | 'inline';
 
-/** The calls an atomic write makes; each returns its result or a promise of it. */
-interface FileCalls {
-  open(path: string, flags: string, mode?: number): number | Promise<number>;
-  write(fd: number, data: Buffer, offset: number, length: number, position: number): number | Promise<number>;
-  fsync(fd: number): void | Promise<void>;
-  fstat(fd: number): Stats | Promise<Stats>;
-  close(fd: number): void | Promise<void>;
+/** The calls an atomic write makes, on a file of type `F`; each returns its result or a promise of it. */
+interface FileCalls<F> {
+  open(path: string, flags: string, mode?: number): F | Promise<F>;
+  write(file: F, data: Buffer, offset: number, length: number, position: number): number | Promise<number>;
+  fsync(file: F): void | Promise<void>;
+  fstat(file: F): Stats | Promise<Stats>;
+  close(file: F): void | Promise<void>;
   rename(from: string, to: string): void | Promise<void>;
   unlink(path: string): void | Promise<void>;
 }
 
-const write = promisify(fs.write);
-const CALLS: Record<WriteMode, FileCalls> = {
-  threadpool: {
-    open: promisify(fs.open),
-    write: async (fd, data, offset, length, position) => (await write(fd, data, offset, length, position)).bytesWritten,
-    fsync: promisify(fs.fsync),
-    fstat: promisify(fs.fstat),
-    close: promisify(fs.close),
-    rename: promisify(fs.rename),
-    unlink: promisify(fs.unlink),
-  },
-  inline: {
-    open: fs.openSync,
-    write: fs.writeSync,
-    fsync: fs.fsyncSync,
-    fstat: fs.fstatSync,
-    close: fs.closeSync,
-    rename: fs.renameSync,
-    unlink: fs.unlinkSync,
-  },
+const THREADPOOL: FileCalls<FileHandle> = {
+  open: (path, flags, mode) => open(path, flags, mode),
+  write: async (file, data, offset, length, position) => (await file.write(data, offset, length, position)).bytesWritten,
+  fsync: (file) => file.sync(),
+  fstat: (file) => file.stat(),
+  close: (file) => file.close(),
+  rename,
+  unlink,
+};
+
+const INLINE: FileCalls<number> = {
+  open: openSync,
+  write: writeSync,
+  fsync: fsyncSync,
+  fstat: fstatSync,
+  close: closeSync,
+  rename: renameSync,
+  unlink: unlinkSync,
 };
 
 /**
@@ -64,43 +61,54 @@ const CALLS: Record<WriteMode, FileCalls> = {
  * rename it over the target, fsync the directory. On any failure (ENOSPC, EDQUOT, a short write)
  * the temp file is removed and the target is untouched. `beforeRename` sees the new file's stats
  * (a rename keeps inode, mtime and size), so a watcher can tell this write from others'.
- * `directory`, an open descriptor of the target's directory, saves opening it on every write.
+ * `directory`, an open handle on the target's directory, saves opening it on every write.
  */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   target: string,
   data: Buffer,
-  options: { beforeRename?: (written: Stats) => void; directory?: number; mode?: WriteMode } = {},
+  options: { beforeRename?: (written: Stats) => void; directory?: FileHandle; mode?: WriteMode } = {},
 ): Promise<void> {
-  const calls = CALLS[options.mode ?? 'threadpool'];
+  return options.mode === 'inline'
+    ? replace(INLINE, target, data, options.beforeRename, options.directory?.fd)
+    : replace(THREADPOOL, target, data, options.beforeRename, options.directory);
+}
+
+async function replace<F>(
+  calls: FileCalls<F>,
+  target: string,
+  data: Buffer,
+  beforeRename: ((written: Stats) => void) | undefined,
+  directory: F | undefined,
+): Promise<void> {
   const temp = join(dirname(target), `${tempPrefix(target)}${process.pid}-${++sequence}`);
-  const fd = await calls.open(temp, 'wx', 0o644);
+  const file = await calls.open(temp, 'wx', 0o644);
   // Never closed twice: a descriptor number is reused by the next open, possibly another file's.
-  let open = true;
+  let isOpen = true;
   try {
     let offset = 0;
     while (offset < data.length) {
-      const written = await calls.write(fd, data, offset, data.length - offset, offset);
+      const written = await calls.write(file, data, offset, data.length - offset, offset);
       if (written <= 0) throw new ShortWriteError(target, offset, data.length);
       offset += written;
     }
-    await calls.fsync(fd);
-    const written = await calls.fstat(fd);
+    await calls.fsync(file);
+    const written = await calls.fstat(file);
     if (written.size !== data.length) throw new ShortWriteError(target, written.size, data.length);
-    open = false;
-    await calls.close(fd);
-    options.beforeRename?.(written);
+    isOpen = false;
+    await calls.close(file);
+    beforeRename?.(written);
     await calls.rename(temp, target);
   } catch (error) {
-    if (open) await quietly(() => calls.close(fd));
+    if (isOpen) await quietly(() => calls.close(file));
     await quietly(() => calls.unlink(temp));
     throw error;
   }
-  if (options.directory !== undefined) await calls.fsync(options.directory);
+  if (directory !== undefined) await calls.fsync(directory);
   else await syncDirectory(dirname(target), calls);
 }
 
 /** Makes a rename in `dir` durable. */
-async function syncDirectory(dir: string, calls: FileCalls): Promise<void> {
+async function syncDirectory<F>(dir: string, calls: FileCalls<F>): Promise<void> {
   const fd = await calls.open(dir, 'r');
   try {
     await calls.fsync(fd);

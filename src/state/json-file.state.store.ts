@@ -59,7 +59,7 @@ export class JsonFileStateStore extends StateRepository {
     const target = this.paths[key];
     await writeFileAtomic(target, Buffer.from(json), {
       beforeRename: (written) => this.ownVersion.set(key, identity(written)),
-      directory: (await this.directory(dirname(target))).fd,
+      directory: await this.directory(dirname(target)),
       mode: this.writeMode,
     });
   }

@@ -40,6 +40,11 @@ async function start(args, env, logFile) {
 }
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** CPU time a process has used (user + system, all threads), in µs: /proc counts 100 ticks a second. */
+const cpuUs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
 
 async function firstOk(url, t0) {
   for (;;) {
@@ -52,11 +57,14 @@ async function firstOk(url, t0) {
   }
 }
 
-function cannon(opts) {
-  return new Promise((resolve, reject) => {
+/** One slice of load on `pid`'s server; the result also carries the CPU the server used meanwhile. */
+async function cannon(pid, opts) {
+  const cpuBefore = cpuUs(pid);
+  const result = await new Promise((resolve, reject) => {
     const run = autocannon({ connections: CONNECTIONS, pipelining: 1, duration: SECONDS / ROUNDS, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
     autocannon.track(run, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
   });
+  return { ...result, cpuUs: cpuUs(pid) - cpuBefore };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -72,6 +80,8 @@ const summary = (slices) => {
     p50_ms: median(slices.map((r) => r.latency.p50)),
     p99_ms: Math.max(...slices.map((r) => r.latency.p99)),
     slices_ok_per_s: slices.map((r) => Math.round(r['2xx'] / r.duration)),
+    // Less sensitive than req/s to a machine whose speed drifts (10 ms resolution per slice).
+    cpu_us_per_request: Math.round(slices.reduce((t, r) => t + r.cpuUs, 0) / slices.reduce((t, r) => t + r.requests.total, 0)),
   };
 };
 
@@ -108,8 +118,8 @@ for (const s of scenarios) {
   const svcSlices = [];
   const refSlices = [];
   for (let round = 0; round < ROUNDS; round++) {
-    svcSlices.push(await cannon({ url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
-    refSlices.push(await cannon({ url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
+    svcSlices.push(await cannon(service.child.pid, { url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
+    refSlices.push(await cannon(reference.child.pid, { url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
   }
   const svc = summary(svcSlices);
   const ref = summary(refSlices);
@@ -143,8 +153,9 @@ const report = {
 mkdirSync(here('./results'), { recursive: true });
 writeFileSync(here('./results/latest.json'), JSON.stringify(report, null, 2));
 
-const row = (r) => `| ${r.name} | ${r.service.ok_per_s} | ${r.service.p50_ms} | ${r.service.p99_ms} | ${r.service.non_2xx} | ${r.reference.ok_per_s} | ${r.ratio} |`;
-console.log(`\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio |\n|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`);
+const row = (r) =>
+  `| ${r.name} | ${r.service.ok_per_s} | ${r.service.p50_ms} | ${r.service.p99_ms} | ${r.service.non_2xx} | ${r.reference.ok_per_s} | ${r.ratio} | ${r.service.cpu_us_per_request} | ${r.reference.cpu_us_per_request} |`;
+console.log(`\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio | service CPU µs/req | reference CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`);
 console.log(`state writes: ${STATE_WRITES}`);
 console.log(`start to first 200 on /health: ${report.startup_to_first_200_ms} ms; idle RSS ${report.idle_rss_mb} MB; RSS after run ${report.rss_after_run_mb} MB`);
 if (leak) console.log(`leak check: ${leak.requests} requests, RSS ${leak.rss_before_mb} → ${leak.rss_after_mb} MB`);

@@ -40,9 +40,10 @@ async function start(args, env, logFile) {
 }
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-/** CPU time a process has used (user + system, all threads), in µs: /proc counts 100 ticks a second. */
+/** CPU time a process has used (user + system, all threads), in µs: /proc counts in 100ths of a second (USER_HZ). */
 const cpuUs = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 };
 

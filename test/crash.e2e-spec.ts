@@ -18,6 +18,7 @@ describe('SIGKILL at a random moment loses nothing acknowledged', () => {
     const root = tempRoot('neolight-crash-');
     const env = { NEOLIGHT_ROOT: root, STATE_WRITES: writes };
     let server = await startServer(env);
+    expect(server.lines.find((line) => line.includes('listening on'))).toContain(`"writes":"${writes}"`);
     const acked = new Array<number>(WRITERS + 1).fill(0);
     let running = true;
 

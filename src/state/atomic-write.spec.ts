@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempPrefix, writeFileAtomic, type WriteMode } from './atomic-write.js';
+import { type FileCalls, replaceFile, tempPrefix, writeFileAtomic, type WriteMode } from './atomic-write.js';
 
 describe.each<WriteMode>(['threadpool', 'inline'])('writeFileAtomic (%s)', (mode) => {
   let dir: string;
@@ -133,6 +134,55 @@ describe('writeFileAtomic, where it runs', () => {
 
   it('threadpool: the event loop turns while the calls run', async () => {
     expect(await inPlaceAtNextTurn('threadpool')).toBe(false);
+  });
+});
+
+describe('replaceFile, when a call fails', () => {
+  /** Calls on a pretend file system that record what they were asked, failing `failing` with EIO. */
+  function recordingCalls(failing: keyof FileCalls<number>): { calls: FileCalls<number>; made: string[] } {
+    const made: string[] = [];
+    const call =
+      <R>(name: keyof FileCalls<number>, result: R) =>
+      (): R => {
+        made.push(name);
+        if (name === failing) throw Object.assign(new Error(`EIO: i/o error, ${name}`), { code: 'EIO' });
+        return result;
+      };
+    const calls: FileCalls<number> = {
+      open: call('open', 7),
+      write: (_fd, _data, _offset, length) => call('write', length)(),
+      fsync: call('fsync', undefined),
+      fstat: call('fstat', { size: 2 } as Stats),
+      close: call('close', undefined),
+      rename: call('rename', undefined),
+      unlink: call('unlink', undefined),
+    };
+    return { calls, made };
+  }
+
+  it.each(['write', 'fsync', 'fstat', 'rename'] as const)('closes the file once and removes it when %s fails', async (failing) => {
+    // Arrange
+    const { calls, made } = recordingCalls(failing);
+
+    // Act
+    const write = replaceFile(calls, '/state/doc.json', Buffer.from('{}'), undefined, 3);
+
+    // Assert
+    await expect(write).rejects.toMatchObject({ code: 'EIO' });
+    expect(made.filter((name) => name === 'close')).toHaveLength(1);
+    expect(made.at(-1)).toBe('unlink');
+  });
+
+  it('never closes the file a second time when close itself fails (its number may already be reused)', async () => {
+    // Arrange
+    const { calls, made } = recordingCalls('close');
+
+    // Act
+    const write = replaceFile(calls, '/state/doc.json', Buffer.from('{}'), undefined, 3);
+
+    // Assert
+    await expect(write).rejects.toMatchObject({ code: 'EIO' });
+    expect(made).toEqual(['open', 'write', 'fsync', 'fstat', 'close', 'unlink']);
   });
 });
 

@@ -25,7 +25,7 @@ export class ShortWriteError extends Error {
 export type WriteMode = 'threadpool' | 'inline';
 
 /** The calls an atomic write makes, on a file of type `F`; each returns its result or a promise of it. */
-interface FileCalls<F> {
+export interface FileCalls<F> {
   open(path: string, flags: string, mode?: number): F | Promise<F>;
   write(file: F, data: Buffer, offset: number, length: number, position: number): number | Promise<number>;
   fsync(file: F): void | Promise<void>;
@@ -63,17 +63,17 @@ const INLINE: FileCalls<number> = {
  * (a rename keeps inode, mtime and size), so a watcher can tell this write from others'.
  * `directory`, an open handle on the target's directory, saves opening it on every write.
  */
-export function writeFileAtomic(
+export async function writeFileAtomic(
   target: string,
   data: Buffer,
   options: { beforeRename?: (written: Stats) => void; directory?: FileHandle; mode?: WriteMode } = {},
 ): Promise<void> {
-  return options.mode === 'inline'
-    ? replace(INLINE, target, data, options.beforeRename, options.directory?.fd)
-    : replace(THREADPOOL, target, data, options.beforeRename, options.directory);
+  if (options.mode === 'inline') await replaceFile(INLINE, target, data, options.beforeRename, options.directory?.fd);
+  else await replaceFile(THREADPOOL, target, data, options.beforeRename, options.directory);
 }
 
-async function replace<F>(
+/** The sequence itself, over any set of calls (exported for its tests). */
+export async function replaceFile<F>(
   calls: FileCalls<F>,
   target: string,
   data: Buffer,

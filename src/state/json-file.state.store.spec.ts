@@ -153,4 +153,31 @@ describe('JsonFileStateStore', () => {
     // Assert
     await expect(probe).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it.each([
+    ['threadpool', false],
+    ['inline', true],
+  ] as const)('with %s writes, says whether its saves block the event loop: %s', (writeMode, blocks) => {
+    // Act
+    const store = new JsonFileStateStore(paths, { writeMode });
+
+    // Assert
+    expect(store.savesBlockTheLoop).toBe(blocks);
+  });
+
+  it('probes on the thread pool even with inline writes: readiness never blocks the event loop', async () => {
+    // Arrange
+    const inline = new JsonFileStateStore(paths, { writeMode: 'inline' });
+    await inline.open();
+    const probeFile = join(dirname(paths.meta_metrics), '.write-probe');
+
+    // Act: where is the probe when the loop next turns? An inline write would already be in place.
+    const probe = inline.probe(1024);
+    const inPlace = await new Promise<boolean>((resolve) => setImmediate(() => resolve(existsSync(probeFile))));
+    await probe;
+
+    // Assert
+    expect(inPlace).toBe(false);
+    await inline.close();
+  });
 });

@@ -25,6 +25,10 @@ export class JsonFileStateStore extends StateRepository {
     this.writeMode = options.writeMode ?? 'threadpool';
   }
 
+  override get savesBlockTheLoop(): boolean {
+    return this.writeMode === 'inline';
+  }
+
   override async open(): Promise<void> {
     for (const target of Object.values(this.paths)) {
       await mkdir(dirname(target), { recursive: true });
@@ -94,7 +98,8 @@ export class JsonFileStateStore extends StateRepository {
     const dirs = new Set(Object.values(this.paths).map((p) => dirname(p)));
     for (const dir of dirs) {
       const probe = join(dir, '.write-probe');
-      await writeFileAtomic(probe, Buffer.alloc(Math.max(1, bytes), 0x20), { mode: this.writeMode });
+      // On the thread pool whatever the write mode: readiness polls it, and a stalled disk must not freeze the loop for it.
+      await writeFileAtomic(probe, Buffer.alloc(Math.max(1, bytes), 0x20));
       await unlink(probe).catch(() => undefined);
     }
   }

@@ -33,4 +33,12 @@ export abstract class StateRepository {
   abstract probe(bytes: number): Promise<void>;
 
   abstract close(): Promise<void>;
+
+  /**
+   * True when `save` makes its calls on the event loop's thread (`STATE_WRITES=inline`): the ingest
+   * queue then lets the loop read every waiting request first, so one save covers them all.
+   */
+  get savesBlockTheLoop(): boolean {
+    return false;
+  }
 }

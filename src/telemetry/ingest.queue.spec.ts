@@ -13,6 +13,12 @@ class ControlledStore extends InMemoryStateStore {
   readonly saves: string[] = [];
   /** While set, saves (and probes) fail with it, as on a full disk. */
   failure: Error | undefined;
+  /** Whether it says its saves block the event loop (as the file store does with inline writes). */
+  blocking = false;
+
+  override get savesBlockTheLoop(): boolean {
+    return this.blocking;
+  }
   private gate: { promise: Promise<void>; open: () => void } | undefined;
 
   /** Holds every save until `release()`. */
@@ -240,9 +246,7 @@ describe('IngestQueue', () => {
     });
 
     /** Four submits read in one turn of the loop, each handled in its own callback; the documents each write held. */
-    async function oneTurnOfSubmits(mode: string): Promise<number[][]> {
-      sut = makeQueue({ INGEST_QUEUE_CAPACITY: '4', STATE_WRITES: mode });
-      await sut.open('meta_metrics', FALLBACK, isDoc);
+    async function oneTurnOfSubmits(): Promise<number[][]> {
       const submitted: Promise<Snapshot>[] = [];
       for (const n of [1, 2, 3, 4]) {
         submitted.push(sut.submit('meta_metrics', append(n)));
@@ -252,18 +256,21 @@ describe('IngestQueue', () => {
       return store.saves.map((json) => (JSON.parse(json) as Doc).seen);
     }
 
-    it('with threadpool writes (the default), starts writing the first document at once', async () => {
+    it('starts writing the first document at once when saves leave the loop free (thread pool)', async () => {
       // Act
-      const writes = await oneTurnOfSubmits('threadpool');
+      const writes = await oneTurnOfSubmits();
 
       // Assert
       expect(writes[0]).toEqual([1]);
       expect(writes.at(-1)).toEqual([1, 2, 3, 4]);
     });
 
-    it('with inline writes, lets the turn of the event loop end, then writes everything once', async () => {
+    it('lets the turn of the event loop end, then writes everything once, when saves block the loop (inline)', async () => {
+      // Arrange
+      store.blocking = true;
+
       // Act
-      const writes = await oneTurnOfSubmits('inline');
+      const writes = await oneTurnOfSubmits();
 
       // Assert
       expect(writes).toEqual([[1, 2, 3, 4]]);

@@ -198,9 +198,9 @@ export class IngestQueue implements OnModuleDestroy {
 
   private async flushLoop(): Promise<void> {
     while (this.waiting.length > 0 || this.reloads.size > 0) {
-      // Inline writes block the event loop: first let it read every request that has arrived, so
-      // that one write covers all of them rather than the first alone.
-      if (this.config.stateWrites === 'inline') await nextTurn();
+      // A save that blocks the event loop: first let it read every request that has arrived, so
+      // that one save covers all of them rather than the first alone.
+      if (this.repository.savesBlockTheLoop) await nextTurn();
       await this.applyReloads();
       if (this.waiting.length === 0) continue;
       const batch = this.waiting;

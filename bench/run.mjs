@@ -3,7 +3,10 @@
 // (default 5) alternating slices, service then reference, so that a machine whose speed drifts
 // (a shared VM: the reference alone has moved by 2x within minutes) slows both sides alike.
 // BENCH_LEAK_REQUESTS (default 0, e.g. 1000000) adds a long GET run to compare RSS before and after.
-// STATE_WRITES (threadpool or inline) is passed to the service.
+// STATE_WRITES (threadpool or inline) is passed to the service. Each scenario starts with
+// BENCH_WARMUP_SECONDS (default 3) of unmeasured load on each server, so that the first slice does
+// not report the JIT compiling the route and the first collections (its p99 was 3-6x the later
+// slices' without it, and still 3x after 1 s).
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -19,6 +22,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 0);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const STATE_WRITES = process.env.STATE_WRITES ?? 'threadpool';
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 
 /** A free loopback port, so the service can log to a file rather than to a pipe we must drain. */
 function freePort() {
@@ -81,6 +85,7 @@ const summary = (slices) => {
     p50_ms: median(slices.map((r) => r.latency.p50)),
     p99_ms: Math.max(...slices.map((r) => r.latency.p99)),
     slices_ok_per_s: slices.map((r) => Math.round(r['2xx'] / r.duration)),
+    slices_p99_ms: slices.map((r) => r.latency.p99),
     // Less sensitive than req/s to a machine whose speed drifts (10 ms resolution per slice).
     cpu_us_per_request: Math.round(slices.reduce((t, r) => t + r.cpuUs, 0) / slices.reduce((t, r) => t + r.requests.total, 0)),
   };
@@ -118,6 +123,10 @@ for (const s of scenarios) {
   const { name, path, ...rest } = s;
   const svcSlices = [];
   const refSlices = [];
+  if (WARMUP_SECONDS > 0) {
+    await cannon(service.child.pid, { url: `http://127.0.0.1:${service.port}${path}`, ...rest, duration: WARMUP_SECONDS });
+    await cannon(reference.child.pid, { url: `http://127.0.0.1:${reference.port}${path}`, ...rest, duration: WARMUP_SECONDS });
+  }
   for (let round = 0; round < ROUNDS; round++) {
     svcSlices.push(await cannon(service.child.pid, { url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
     refSlices.push(await cannon(reference.child.pid, { url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
@@ -143,7 +152,7 @@ reference.child.kill('SIGTERM');
 
 const report = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
-  settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS, state_writes: STATE_WRITES },
+  settings: { seconds: SECONDS, rounds: ROUNDS, warmup_seconds: WARMUP_SECONDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS, state_writes: STATE_WRITES },
   startup_to_first_200_ms: +startupMs.toFixed(1),
   idle_rss_mb: +idleRss.toFixed(1),
   rss_after_run_mb: +afterRss.toFixed(1),

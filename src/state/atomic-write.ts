@@ -109,11 +109,11 @@ export async function replaceFile<F>(
 
 /** Makes a rename in `dir` durable. */
 async function syncDirectory<F>(dir: string, calls: FileCalls<F>): Promise<void> {
-  const fd = await calls.open(dir, 'r');
+  const handle = await calls.open(dir, 'r');
   try {
-    await calls.fsync(fd);
+    await calls.fsync(handle);
   } finally {
-    await calls.close(fd);
+    await calls.close(handle);
   }
 }
 

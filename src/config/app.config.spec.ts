@@ -1,6 +1,8 @@
+import { getMetadataStorage } from 'class-validator';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from './app.config.js';
+import { ConfigError, EnvironmentVariables, loadConfig } from './app.config.js';
 
 /** The repository this spec lives in (`src/config/..`), where a fresh clone keeps its `state/`. */
 const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -253,5 +255,29 @@ describe('loadConfig', () => {
 
     // Assert
     expect(sut.corsOrigins).toEqual(expected);
+  });
+});
+
+describe('the environment variables', () => {
+  const names = [
+    ...new Set(getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', false, false).map((m) => m.propertyName)),
+  ];
+
+  it('are found (the check below has something to check)', () => {
+    expect(names).toEqual(expect.arrayContaining(['NEOLIGHT_DASHBOARD_PORT', 'STATE_WRITES', 'WRITE_TOKENS']));
+  });
+
+  it.each([
+    ['README.md', (name: string) => `\`${name}\``],
+    ['config/.env.example', (name: string) => name],
+  ])('are each documented in %s', (file, mention) => {
+    // Arrange
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+
+    // Act
+    const missing = names.filter((name) => !new RegExp(`(^|[^A-Z_])${mention(name)}($|[^A-Z_])`).test(text));
+
+    // Assert
+    expect(missing).toEqual([]);
   });
 });

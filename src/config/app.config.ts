@@ -34,7 +34,7 @@ const TOKEN_RULE = (name: string) =>
   `${name} must be a comma-separated list of tokens of at least 16 visible ASCII characters each (e.g. from \`openssl rand -hex 32\`)`;
 
 /** The environment as the operator writes it. Validated once at boot (see `loadConfig`). */
-class EnvironmentVariables {
+export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   NEOLIGHT_DASHBOARD_PORT?: number;
 

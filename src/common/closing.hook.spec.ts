@@ -8,7 +8,10 @@ describe('answerWhileClosing', () => {
     // Arrange: a slow request in flight, and a second one pipelined behind it on the same connection
     const sut = Fastify({ return503OnClosing: false });
     answerWhileClosing(sut);
+    let slowStarted!: () => void;
+    const inSlow = new Promise<void>((resolve) => (slowStarted = resolve));
     sut.get('/slow', async () => {
+      slowStarted();
       await sleep(300);
       return { done: true };
     });
@@ -20,7 +23,7 @@ describe('answerWhileClosing', () => {
     socket.on('data', (chunk) => (received += chunk.toString()));
     const ended = new Promise((resolve) => socket.on('close', resolve));
     socket.write('GET /slow HTTP/1.1\r\nHost: t\r\n\r\n');
-    await sleep(50);
+    await inSlow; // not a fixed delay: on a busy machine the close could otherwise come first
 
     // Act
     const closed = sut.close();

@@ -51,7 +51,8 @@ describe('GET /metrics after a realistic sequence', () => {
     expect((await post(app, '/atlas/update', { type: 'trade', symbol: 'BTC' })).statusCode).toBe(200);
     mkdirSync(join(root, 'runtime'), { recursive: true });
     writeFileSync(join(root, 'runtime', 'capital_governor_allocations.json'), JSON.stringify({ allocations: { SmartTrader: 0.25, ArbitrageBot: 0.1 }, source: 'governor' }));
-    await sleep(400); // FILE_REFRESH_MS is 100 in tests: no request needed for the gauge to follow
+    // FILE_REFRESH_MS is 100 in tests: no request is needed for the gauge to follow (waited for, bounded)
+    for (let i = 0; i < 50 && value(await scrape(app), 'neolight_capital_allocation', { agent: 'SmartTrader' }) === undefined; i++) await sleep(100);
     await app.inject('/nope');
 
     const m = await scrape(app);

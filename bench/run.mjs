@@ -121,15 +121,16 @@ const scenarios = [
 const results = [];
 for (const s of scenarios) {
   const { name, path, ...rest } = s;
+  const load = (server, extra = {}) => cannon(server.child.pid, { url: `http://127.0.0.1:${server.port}${path}`, ...rest, ...extra });
   const svcSlices = [];
   const refSlices = [];
   if (WARMUP_SECONDS > 0) {
-    await cannon(service.child.pid, { url: `http://127.0.0.1:${service.port}${path}`, ...rest, duration: WARMUP_SECONDS });
-    await cannon(reference.child.pid, { url: `http://127.0.0.1:${reference.port}${path}`, ...rest, duration: WARMUP_SECONDS });
+    await load(service, { duration: WARMUP_SECONDS });
+    await load(reference, { duration: WARMUP_SECONDS });
   }
   for (let round = 0; round < ROUNDS; round++) {
-    svcSlices.push(await cannon(service.child.pid, { url: `http://127.0.0.1:${service.port}${path}`, ...rest }));
-    refSlices.push(await cannon(reference.child.pid, { url: `http://127.0.0.1:${reference.port}${path}`, ...rest }));
+    svcSlices.push(await load(service));
+    refSlices.push(await load(reference));
   }
   const svc = summary(svcSlices);
   const ref = summary(refSlices);

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { flushCompileCache } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.factory.js';
 import { flushLogsSync } from './common/logger.options.js';
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
   const config = app.get(AppConfig);
   const logger = new Logger('Main');
   await app.listen({ port: config.port, host: config.host });
+  // Node writes its compile cache (main.ts) at a clean exit; a process killed after a new build
+  // would leave every later start without it (~60 ms and ~5 MB more). A no-op when it is current.
+  flushCompileCache();
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log(

@@ -32,11 +32,48 @@ const httpThroughRequire = {
 };
 
 /**
- * Nest's two loggers each build an `Intl.DateTimeFormat` when their module loads, for a timestamp
- * that only Nest's own console logger prints (this service logs through pino). The first one
- * loads ICU's locale data: ~25 ms and ~8 MB of RSS at every start. This builds it on first use
- * instead. If an upgrade of @nestjs/common changes that line, the build fails here.
+ * Work that dependencies do when their module loads, for features this service never uses, moved
+ * to first use. Each edit must match exactly once, so an upgrade that changes the line fails the
+ * build here instead of silently undoing the edit.
+ * - Nest's two loggers each build an `Intl.DateTimeFormat` for a timestamp only Nest's console
+ *   logger prints (this service logs through pino). The first one loads ICU's locale data:
+ *   ~25 ms and ~8 MB of RSS at every start.
+ * - class-validator's `IsPhoneNumber` loads libphonenumber-js and its metadata; the service
+ *   validates no phone numbers (class-validator checks only its environment).
  */
+const LAZY_EDITS = [
+  {
+    file: /[\\/]@nestjs[\\/]common[\\/]services[\\/](console-)?logger\.service\.js$/,
+    eager: 'const dateTimeFormatter = new Intl.DateTimeFormat(',
+    lazy: 'const dateTimeFormatter = lazyDateTimeFormat(',
+    append:
+      'function lazyDateTimeFormat(locales, options) {\n' +
+      '  let formatter;\n' +
+      '  return { format: (date) => (formatter ??= new Intl.DateTimeFormat(locales, options)).format(date) };\n' +
+      '}\n',
+  },
+  {
+    file: /[\\/]class-validator[\\/]cjs[\\/]decorator[\\/]string[\\/]IsPhoneNumber\.js$/,
+    eager: 'const max_1 = require("libphonenumber-js/max");',
+    lazy: 'const max_1 = { get parsePhoneNumber() { return require("libphonenumber-js/max").parsePhoneNumber; } };',
+    uses: { 'max_1.': 'max_1.parsePhoneNumber' }, // the getter must cover every use
+  },
+];
+const lazyDependencyWork = {
+  name: 'lazy-dependency-work',
+  setup(esbuild) {
+    for (const edit of LAZY_EDITS) {
+      esbuild.onLoad({ filter: edit.file }, async ({ path }) => {
+        const source = await readFile(path, 'utf8');
+        const count = (text) => source.split(text).length - 1;
+        const usesCovered = Object.entries(edit.uses ?? {}).every(([all, covered]) => count(all) === count(covered));
+        if (count(edit.eager) !== 1 || !usesCovered) throw new Error(`${path}: expected "${edit.eager}" once (and no other use); update scripts/bundle.mjs`);
+        return { contents: source.replace(edit.eager, edit.lazy) + (edit.append ?? ''), loader: 'js', resolveDir: dirname(path) };
+      });
+    }
+  },
+};
+
 /**
  * validator.js's modules whose regular expressions hold non-ASCII letters (esbuild escapes them in
  * strings, not in regex literals), loaded from node_modules instead of bundled. One such character
@@ -55,23 +92,6 @@ const nonAsciiValidatorsOutside = {
   },
 };
 
-const lazyNestDateFormat = {
-  name: 'lazy-nest-date-format',
-  setup(esbuild) {
-    esbuild.onLoad({ filter: /[\\/]@nestjs[\\/]common[\\/]services[\\/](console-)?logger\.service\.js$/ }, async ({ path }) => {
-      const source = await readFile(path, 'utf8');
-      const eager = 'const dateTimeFormatter = new Intl.DateTimeFormat(';
-      if (source.split(eager).length !== 2) throw new Error(`${path}: expected one "${eager}" to make lazy; update scripts/bundle.mjs`);
-      const lazy =
-        'function lazyDateTimeFormat(locales, options) {\n' +
-        '  let formatter;\n' +
-        '  return { format: (date) => (formatter ??= new Intl.DateTimeFormat(locales, options)).format(date) };\n' +
-        '}\n';
-      return { contents: source.replace(eager, 'const dateTimeFormatter = lazyDateTimeFormat(') + lazy, loader: 'js', resolveDir: dirname(path) };
-    });
-  },
-};
-
 await build({
   entryPoints: ['dist/server.js'],
   outfile: 'dist/bundle/server.mjs',
@@ -86,7 +106,7 @@ await build({
   logLevel: 'warning',
   // An import the http shim does not provide must fail the build, not be `undefined` at run time.
   logOverride: { 'import-is-undefined': 'error' },
-  plugins: [httpThroughRequire, lazyNestDateFormat, nonAsciiValidatorsOutside],
+  plugins: [httpThroughRequire, lazyDependencyWork, nonAsciiValidatorsOutside],
   // Licence comments go to server.mjs.LEGAL.txt: one of them has a non-ASCII name in it.
   legalComments: 'external',
   // Optional Nest/Fastify integrations this service does not use; Nest probes for them at run time.

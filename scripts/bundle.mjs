@@ -119,6 +119,9 @@ await build({
     'class-transformer/storage',
     '@fastify/view',
     '@fastify/multipart',
+    // Required only on first use (see LAZY_EDITS), so left out: 368 KB less to read at every start.
+    'libphonenumber-js',
+    'libphonenumber-js/*',
   ],
   // CommonJS packages inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

@@ -125,6 +125,11 @@ await build({
   ],
   // CommonJS packages inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // keepNames makes esbuild call its helper __name(fn, "name") wherever a named function is
+  // created, including the functions Fastify's hook runners create on every request, and each
+  // call is an Object.defineProperty: ~3 % of a GET's main-thread time in a profile. Once the
+  // modules have loaded, the helper skips functions whose name is already right (the same result).
+  footer: { js: '__name = (target, value) => (target.name === value ? target : __defProp(target, "name", { value, configurable: true }));' },
 });
 
 const bundled = await readFile('dist/bundle/server.mjs', 'latin1');

@@ -1,15 +1,36 @@
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startServer, tempRoot } from './support/server.js';
+import { startServer, tempRoot, type RunningServer } from './support/server.js';
 
-/** Every file under `dir`, with its size. */
-function filesUnder(dir: string): { path: string; size: number }[] {
+/** Sizes of the files under `dir`. */
+function fileSizes(dir: string): number[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((path) => statSync(path).isFile())
-    .map((path) => ({ path, size: statSync(path).size }));
+    .map((name) => statSync(join(dir, name)))
+    .filter((stats) => stats.isFile())
+    .map((stats) => stats.size);
+}
+
+/** Resolves with the first stderr line of `server` that matches `pattern`, or rejects after `timeoutMs`. */
+function stderrLine(server: RunningServer, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = server.stderr.join('');
+    const check = (chunk: Buffer | string = '') => {
+      text += chunk.toString();
+      const line = text.split('\n').find((l, i, all) => i < all.length - 1 && pattern.test(l));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      server.process.stderr?.off('data', check);
+      resolve(line);
+    };
+    const timer = setTimeout(() => {
+      server.process.stderr?.off('data', check);
+      reject(new Error(`no stderr line matching ${pattern} in ${timeoutMs} ms:\n${text}`));
+    }, timeoutMs);
+    server.process.stderr?.on('data', check);
+    check();
+  });
 }
 
 /**
@@ -17,41 +38,74 @@ function filesUnder(dir: string): { path: string; size: number }[] {
  * work it never needs stays out of every start (README, "Benchmarks").
  */
 describe('start-up of the built service', () => {
-  it('writes Node’s compile cache once it listens, so a start after a SIGKILL is not cold', async () => {
+  const cleanUp: string[] = [];
+  afterAll(() => cleanUp.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it('writes Node’s compile cache once it listens, and the next start after a SIGKILL uses it', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'neolight-compile-cache-'));
-    const server = await startServer({ NEOLIGHT_ROOT: tempRoot(), NODE_COMPILE_CACHE: cache });
-    await server.kill('SIGKILL');
-    // The bundle's cache entry is most of a megabyte; without the flush after listen, nothing is written.
-    expect(filesUnder(cache).some((file) => file.size > 100_000)).toBe(true);
+    const root = tempRoot();
+    cleanUp.push(cache, root);
+    const first = await startServer({ NEOLIGHT_ROOT: root, NODE_COMPILE_CACHE: cache });
+    await first.kill('SIGKILL');
+    // The bundle's entry is most of a megabyte; without the flush after listen, nothing is written.
+    expect(fileSizes(cache).some((size) => size > 100_000)).toBe(true);
+
+    const second = await startServer({ NEOLIGHT_ROOT: root, NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+    try {
+      // Node's own debug output for the bundle: "V8 code cache for ESM file:///.../server.mjs was accepted".
+      await expect(stderrLine(second, /code cache for ESM \S+\/bundle\/server\.mjs was accepted/)).resolves.toContain('accepted');
+    } finally {
+      await second.kill('SIGKILL');
+    }
   });
 
-  it('neither loads undici nor builds an Intl.DateTimeFormat (ICU locale data) to start', async () => {
+  it('loads neither undici, Web Crypto nor libphonenumber-js, and builds no Intl.DateTimeFormat, to start', async () => {
     // Loaded before the service: counts DateTimeFormat constructions and, on SIGUSR2, reports them
-    // with whether Node has loaded its bundled undici.
-    const probe = join(mkdtempSync(join(tmpdir(), 'neolight-probe-')), 'probe.mjs');
+    // with what Node has loaded: `process.moduleLoadList` (built-ins; undocumented but long-standing)
+    // and the CommonJS cache (which the bundle's `require` shares).
+    const probeDir = mkdtempSync(join(tmpdir(), 'neolight-probe-'));
+    const root = tempRoot();
+    cleanUp.push(probeDir, root);
+    const probe = join(probeDir, 'probe.mjs');
     writeFileSync(
       probe,
-      `let built = 0;
+      `import { createRequire } from 'node:module';
+let built = 0;
 const Real = Intl.DateTimeFormat;
 Intl.DateTimeFormat = new Proxy(Real, {
   construct: (target, args, newTarget) => (built++, Reflect.construct(target, args, newTarget)),
   apply: (target, self, args) => (built++, Reflect.apply(target, self, args)),
 });
 process.on('SIGUSR2', () => {
-  const loaded = process.moduleLoadList;
-  process.stderr.write('PROBE ' + JSON.stringify({ built, undici: loaded.some((m) => m.includes('undici')), http: loaded.some((m) => /\\bhttp$/.test(m)) }) + '\\n');
+  const builtins = process.moduleLoadList;
+  const modules = Object.keys(createRequire(import.meta.url).cache);
+  const report = {
+    built,
+    undici: builtins.includes('NativeModule internal/deps/undici/undici'),
+    webCrypto: builtins.includes('NativeModule internal/crypto/webcrypto'),
+    libphonenumber: modules.some((path) => path.includes('libphonenumber-js')),
+    http: builtins.includes('NativeModule http'),
+    validatorAlpha: modules.some((path) => /validator[\\\\/]lib[\\\\/]alpha\\.js$/.test(path)),
+  };
+  process.stderr.write('PROBE ' + JSON.stringify(report) + '\\n');
 });
 `,
     );
-    const server = await startServer({ NEOLIGHT_ROOT: tempRoot(), NODE_OPTIONS: `--import=${pathToFileURL(probe).href}` });
+    const server = await startServer({ NEOLIGHT_ROOT: root, NODE_OPTIONS: `--import=${pathToFileURL(probe).href}` });
     try {
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
       server.process.kill('SIGUSR2');
-      const deadline = Date.now() + 5000;
-      while (!server.stderr.join('').includes('PROBE ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const report = JSON.parse(/PROBE (.*)/.exec(server.stderr.join(''))![1]) as { built: number; undici: boolean; http: boolean };
-      // `http` shows that the load list is what it is taken to be: the service serves over node:http.
-      expect(report).toEqual({ built: 0, undici: false, http: true });
+      const line = await stderrLine(server, /^PROBE \{.*\}$/);
+      // `http` and `validatorAlpha` show that the lists are what they are taken to be: the service
+      // serves over node:http, and loads validator.js's alpha.js from node_modules (not the bundle).
+      expect(JSON.parse(line.slice('PROBE '.length))).toEqual({
+        built: 0,
+        undici: false,
+        webCrypto: false,
+        libphonenumber: false,
+        http: true,
+        validatorAlpha: true,
+      });
     } finally {
       await server.kill('SIGKILL');
     }

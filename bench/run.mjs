@@ -2,7 +2,9 @@
 // autocannon. Bounded: BENCH_SECONDS per scenario and server (default 10), run as BENCH_ROUNDS
 // (default 5) alternating slices, service then reference, so that a machine whose speed drifts
 // (a shared VM: the reference alone has moved by 2x within minutes) slows both sides alike.
-// BENCH_LEAK_REQUESTS (default 0, e.g. 1000000) adds a long GET run to compare RSS before and after.
+// BENCH_LEAK_REQUESTS (default 0, e.g. 1000000) adds a long GET run in four parts, with RSS after
+// each: RSS rises to a plateau first (V8 and malloc grow to their working size), so a leak shows as
+// growth in the later parts, not as the difference between before and after.
 // STATE_WRITES (threadpool or inline) is passed to the service. Each scenario starts with
 // BENCH_WARMUP_SECONDS (default 3) of unmeasured load on each server, so that the first slice does
 // not report the JIT compiling the route and the first collections (its p99 was 3-6x the later
@@ -140,12 +142,24 @@ for (const s of scenarios) {
 let leak;
 if (LEAK_REQUESTS > 0) {
   const before = rssMb(service.child.pid);
-  await new Promise((resolve, reject) => {
-    const run = autocannon({ url: `http://127.0.0.1:${service.port}/meta/metrics`, connections: CONNECTIONS, amount: LEAK_REQUESTS }, (e, r) => (e ? reject(e) : resolve(r)));
-    autocannon.track(run, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
-  });
-  await new Promise((r) => setTimeout(r, 2000));
-  leak = { requests: LEAK_REQUESTS, rss_before_mb: +before.toFixed(1), rss_after_mb: +rssMb(service.child.pid).toFixed(1) };
+  const afterParts = [];
+  for (let part = 0; part < 4; part++) {
+    const amount = Math.ceil(LEAK_REQUESTS / 4);
+    await new Promise((resolve, reject) => {
+      const url = `http://127.0.0.1:${service.port}/meta/metrics`;
+      const run = autocannon({ url, connections: CONNECTIONS, amount }, (e, r) => (e ? reject(e) : resolve(r)));
+      autocannon.track(run, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    afterParts.push(+rssMb(service.child.pid).toFixed(1));
+  }
+  leak = {
+    requests: LEAK_REQUESTS,
+    rss_before_mb: +before.toFixed(1),
+    rss_after_each_quarter_mb: afterParts,
+    rss_after_mb: afterParts[3],
+    second_half_growth_mb: +(afterParts[3] - afterParts[1]).toFixed(1),
+  };
 }
 const afterRss = rssMb(service.child.pid);
 service.child.kill('SIGTERM');
@@ -169,6 +183,9 @@ const row = (r) =>
 console.log(`\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio | service CPU µs/req | reference CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`);
 console.log(`state writes: ${STATE_WRITES}`);
 console.log(`start to first 200 on /health: ${report.startup_to_first_200_ms} ms; idle RSS ${report.idle_rss_mb} MB; RSS after run ${report.rss_after_run_mb} MB`);
-if (leak) console.log(`leak check: ${leak.requests} requests, RSS ${leak.rss_before_mb} → ${leak.rss_after_mb} MB`);
+if (leak) {
+  const steps = [leak.rss_before_mb, ...leak.rss_after_each_quarter_mb].join(' → ');
+  console.log(`leak check: ${leak.requests} requests in four parts, RSS ${steps} MB; growth over the second half ${leak.second_half_growth_mb} MB`);
+}
 console.log(`machine: ${report.machine.cpus} cores (${report.machine.cpu_model}), ${report.machine.memory_gb} GB, Node ${report.machine.node}; JSON: bench/results/latest.json`);
 process.exit(0);

@@ -2,7 +2,7 @@
 // autocannon. Bounded: BENCH_SECONDS per scenario and server (default 10), run as BENCH_ROUNDS
 // (default 5) alternating slices, service then reference, so that a machine whose speed drifts
 // (a shared VM: the reference alone has moved by 2x within minutes) slows both sides alike.
-// BENCH_LEAK_REQUESTS (default 0, e.g. 1000000) adds a long GET run in four parts, with RSS after
+// BENCH_LEAK_REQUESTS (default 0, e.g. 2000000) adds a long GET run in four parts, with RSS after
 // each: RSS rises to a plateau first (V8 and malloc grow to their working size), so a leak shows as
 // growth in the later parts, not as the difference between before and after.
 // STATE_WRITES (threadpool or inline) is passed to the service. Each scenario starts with

@@ -15,8 +15,8 @@ const PREFLIGHT_MAX_AGE_SECONDS = '600';
  * CPU time (README, "Benchmarks").
  */
 export function registerCors(fastify: FastifyInstance, origins: true | readonly string[]): void {
-  const listed = new Set(origins === true ? [] : origins);
-  const allowed = origins === true ? () => true : (origin: string) => listed.has(origin);
+  const listed = origins === true ? undefined : new Set(origins); // undefined: every origin
+  const allowed = (origin: string) => listed === undefined || listed.has(origin);
   fastify.addHook('onRequest', (request, reply, done) => {
     const { origin } = request.headers;
     const preflight = request.method === 'OPTIONS';

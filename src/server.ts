@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.factory.js';
 import { flushLogsSync } from './common/logger.options.js';
 import { ShutdownState } from './common/shutdown.state.js';
+import { releaseStartupMemory, STARTUP_SETTLE_MS } from './common/startup-memory.js';
 import { AppConfig, ConfigError } from './config/app.config.js';
 
 async function main(): Promise<void> {
@@ -24,6 +25,15 @@ async function main(): Promise<void> {
     { host: config.host, port, root: config.root, ack: config.ingestAck, writes: config.stateWrites },
     `listening on ${config.host}:${port}`,
   );
+  setTimeout(() => {
+    const started = performance.now();
+    const { beforeBytes, afterBytes } = releaseStartupMemory();
+    const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+    logger.debug(
+      { youngGenerationMb: { before: mb(beforeBytes), after: mb(afterBytes) }, ms: Math.round(performance.now() - started) },
+      'released start-up memory',
+    );
+  }, STARTUP_SETTLE_MS).unref();
   if (config.access.writeTokens.size === 0) {
     logger.warn(
       { host: config.host, port },

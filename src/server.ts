@@ -25,15 +25,7 @@ async function main(): Promise<void> {
     { host: config.host, port, root: config.root, ack: config.ingestAck, writes: config.stateWrites },
     `listening on ${config.host}:${port}`,
   );
-  setTimeout(() => {
-    const started = performance.now();
-    const { beforeBytes, afterBytes } = releaseStartupMemory();
-    const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
-    logger.debug(
-      { youngGenerationMb: { before: mb(beforeBytes), after: mb(afterBytes) }, ms: Math.round(performance.now() - started) },
-      'released start-up memory',
-    );
-  }, STARTUP_SETTLE_MS).unref();
+  setTimeout(() => logger.debug(releaseStartupMemory(), 'released start-up memory'), STARTUP_SETTLE_MS).unref();
   if (config.access.writeTokens.size === 0) {
     logger.warn(
       { host: config.host, port },

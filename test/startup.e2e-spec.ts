@@ -59,7 +59,7 @@ describe('start-up of the built service', () => {
     }
   });
 
-  it('gives back the young generation start-up grew, once, shortly after it listens', async () => {
+  it('gives back the young generation start-up grew, shortly after it listens, and keeps serving', async () => {
     const root = tempRoot();
     cleanUp.push(root);
     const server = await startServer({ NEOLIGHT_ROOT: root, LOG_LEVEL: 'debug' });
@@ -79,7 +79,6 @@ describe('start-up of the built service', () => {
       expect(youngGenerationMb.before).toBeGreaterThan(2);
       expect(youngGenerationMb.after).toBeLessThan(1);
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
-      expect(server.lines.filter((l) => l.includes('"released start-up memory"'))).toHaveLength(1);
     } finally {
       await server.kill('SIGKILL');
     }

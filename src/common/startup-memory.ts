@@ -22,13 +22,19 @@ type CollectGarbage = (options: { type: 'major'; execution: 'sync'; flavor: 'las
  * releases its pages) does it instead, once; under load the young generation grows back as needed.
  *
  * `gc` comes from a fresh context after `--expose-gc` is set, so the service's own global scope
- * never has it. Blocks the thread for the collection (tens of ms); returns the young generation's
- * resident bytes before and after, for the log.
+ * never has it. Blocks the thread for the collection (tens of ms); returns, for the log, the young
+ * generation's resident size before and after (MB) and how long it took.
  */
-export function releaseStartupMemory(): { beforeBytes: number; afterBytes: number } {
-  const beforeBytes = youngGenerationBytes();
+export function releaseStartupMemory(): { youngGenerationMb: { before: number; after: number }; ms: number } {
+  const started = performance.now();
+  const before = youngGenerationBytes();
   setFlagsFromString('--expose-gc');
   const collect = runInNewContext('gc') as CollectGarbage;
   collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  return { beforeBytes, afterBytes: youngGenerationBytes() };
+  return {
+    youngGenerationMb: { before: megabytes(before), after: megabytes(youngGenerationBytes()) },
+    ms: Math.round(performance.now() - started),
+  };
 }
+
+const megabytes = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;

@@ -25,7 +25,14 @@ async function main(): Promise<void> {
     { host: config.host, port, root: config.root, ack: config.ingestAck, writes: config.stateWrites },
     `listening on ${config.host}:${port}`,
   );
-  setTimeout(() => logger.debug(releaseStartupMemory(), 'released start-up memory'), STARTUP_SETTLE_MS).unref();
+  // Memory only: a failure is logged, never fatal. A shutdown that begins first cancels it.
+  const release = setTimeout(() => {
+    try {
+      logger.debug(releaseStartupMemory(), 'released start-up memory');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not release start-up memory');
+    }
+  }, STARTUP_SETTLE_MS).unref();
   if (config.access.writeTokens.size === 0) {
     logger.warn(
       { host: config.host, port },
@@ -37,6 +44,7 @@ async function main(): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    clearTimeout(release);
     logger.log({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining the ingest queue');
     setTimeout(() => {
       logger.error({ graceMs: config.shutdownGraceMs }, 'shutdown grace period exceeded; exiting');

@@ -33,6 +33,15 @@ function stderrLine(server: RunningServer, pattern: RegExp, timeoutMs = 5000): P
   });
 }
 
+/** Resolves with the first stdout line of `server` that matches `pattern`, or rejects with the lines so far after `timeoutMs`. */
+async function stdoutLine(server: RunningServer, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    const line = server.lines.find((l) => pattern.test(l));
+    if (line !== undefined) return line;
+  }
+  throw new Error(`no stdout line matching ${pattern} in ${timeoutMs} ms:\n${server.lines.join('\n')}`);
+}
+
 /**
  * What the start-up of the built service (`dist/main.js` and its bundle) does and does not do:
  * work it never needs stays out of every start (README, "Benchmarks").
@@ -64,17 +73,8 @@ describe('start-up of the built service', () => {
     cleanUp.push(root);
     const server = await startServer({ NEOLIGHT_ROOT: root, LOG_LEVEL: 'debug' });
     try {
-      const released = async (): Promise<string | undefined> => {
-        for (let waited = 0; waited < 5000; waited += 100) {
-          const line = server.lines.find((l) => l.includes('"released start-up memory"'));
-          if (line) return line;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        return undefined;
-      };
-      const line = await released();
-      expect(line).toBeDefined();
-      const { youngGenerationMb } = JSON.parse(line!) as { youngGenerationMb: { before: number; after: number } };
+      const line = await stdoutLine(server, /"released start-up memory"/);
+      const { youngGenerationMb } = JSON.parse(line) as { youngGenerationMb: { before: number; after: number } };
       // Start-up grows it to several MB; V8 keeps that much without the collection (README, "Benchmarks").
       expect(youngGenerationMb.before).toBeGreaterThan(2);
       expect(youngGenerationMb.after).toBeLessThan(1);
@@ -82,6 +82,16 @@ describe('start-up of the built service', () => {
     } finally {
       await server.kill('SIGKILL');
     }
+  });
+
+  it('does not collect during a shutdown that begins before it would', async () => {
+    const root = tempRoot();
+    cleanUp.push(root);
+    // A linger longer than the settle time: the collection would fall inside the drain unless cancelled.
+    const server = await startServer({ NEOLIGHT_ROOT: root, LOG_LEVEL: 'debug', SHUTDOWN_LINGER_MS: '1500' });
+    await expect(server.kill('SIGTERM')).resolves.toBe(0);
+    expect(server.lines.some((l) => l.includes('stopped cleanly'))).toBe(true);
+    expect(server.lines.filter((l) => l.includes('start-up memory'))).toEqual([]);
   });
 
   it('loads neither undici, Web Crypto nor libphonenumber-js, and builds no Intl.DateTimeFormat, to start', async () => {

@@ -21,15 +21,21 @@ type CollectGarbage = (options: { type: 'major'; execution: 'sync'; flavor: 'las
  * One collection of V8's "last resort" kind (a full one that also shrinks the young generation and
  * releases its pages) does it instead, once; under load the young generation grows back as needed.
  *
- * `gc` comes from a fresh context after `--expose-gc` is set, so the service's own global scope
- * never has it. Blocks the thread for the collection (tens of ms); returns, for the log, the young
+ * `gc` comes from a fresh context created while `--expose-gc` is set, and the flag is turned off
+ * again at once, so neither the service's global scope nor any later context or worker has it. Blocks the thread for the collection (tens of ms); returns, for the log, the young
  * generation's resident size before and after (MB) and how long it took.
  */
 export function releaseStartupMemory(): { youngGenerationMb: { before: number; after: number }; ms: number } {
   const started = performance.now();
   const before = youngGenerationBytes();
   setFlagsFromString('--expose-gc');
-  const collect = runInNewContext('gc') as CollectGarbage;
+  let collect: CollectGarbage;
+  try {
+    collect = runInNewContext('gc') as CollectGarbage;
+  } finally {
+    // Contexts and worker threads created from now on would get a global `gc` too.
+    setFlagsFromString('--no-expose-gc');
+  }
   collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   return {
     youngGenerationMb: { before: megabytes(before), after: megabytes(youngGenerationBytes()) },

@@ -54,5 +54,10 @@ function destination(config: AppConfig): DestinationStream {
   };
   const stdout = open(1);
   if (!config.logPath) return stdout;
-  return pino.multistream([{ stream: stdout }, { stream: open(config.logPath) }]);
+  // Each stream takes every line the logger emits: multistream's own default level (info) dropped
+  // debug and trace lines from both streams when LOG_LEVEL asked for them.
+  return pino.multistream([
+    { level: 'trace', stream: stdout },
+    { level: 'trace', stream: open(config.logPath) },
+  ]);
 }

@@ -50,13 +50,9 @@ describe('GET /metrics after a realistic sequence', () => {
     expect((await post(app, '/meta/metrics', paused)).statusCode).toBe(200);
     expect((await post(app, '/atlas/update', { type: 'trade', symbol: 'BTC' })).statusCode).toBe(200);
     mkdirSync(join(root, 'runtime'), { recursive: true });
-    writeFileSync(
-      join(root, 'runtime', 'capital_governor_allocations.json'),
-      JSON.stringify({ allocations: { SmartTrader: 0.25, ArbitrageBot: 0.1 }, source: 'governor' }),
-    );
+    writeFileSync(join(root, 'runtime', 'capital_governor_allocations.json'), JSON.stringify({ allocations: { SmartTrader: 0.25, ArbitrageBot: 0.1 }, source: 'governor' }));
     // FILE_REFRESH_MS is 100 in tests: no request is needed for the gauge to follow (waited for, bounded)
-    for (let i = 0; i < 50 && value(await scrape(app), 'neolight_capital_allocation', { agent: 'SmartTrader' }) === undefined; i++)
-      await sleep(100);
+    for (let i = 0; i < 50 && value(await scrape(app), 'neolight_capital_allocation', { agent: 'SmartTrader' }) === undefined; i++) await sleep(100);
     await app.inject('/nope');
 
     const m = await scrape(app);
@@ -124,13 +120,8 @@ describe('probes', () => {
   it('live, ready and startup answer 200 on a healthy service', async () => {
     const app = await createTestApp({ NEOLIGHT_ROOT: tempRoot() });
     try {
-      for (const path of ['/health/live', '/health/ready', '/health/startup'])
-        expect([path, (await probe(app, path)).status]).toEqual([path, 200]);
-      expect((await probe(app, '/health/ready')).body.details).toMatchObject({
-        ingest: { status: 'up' },
-        storage: { status: 'up' },
-        heap: { status: 'up' },
-      });
+      for (const path of ['/health/live', '/health/ready', '/health/startup']) expect([path, (await probe(app, path)).status]).toEqual([path, 200]);
+      expect((await probe(app, '/health/ready')).body.details).toMatchObject({ ingest: { status: 'up' }, storage: { status: 'up' }, heap: { status: 'up' } });
     } finally {
       await app.close();
     }
@@ -142,11 +133,7 @@ describe('probes', () => {
       app.get(ShutdownState).begin();
       const ready = await probe(app, '/health/ready');
       expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({
-        error: expect.stringContaining('ingest'),
-        code: 503,
-        details: { ingest: { status: 'down', message: 'shutting down' } },
-      });
+      expect(ready.body).toMatchObject({ error: expect.stringContaining('ingest'), code: 503, details: { ingest: { status: 'down', message: 'shutting down' } } });
       expect((await probe(app, '/health/live')).status).toBe(200);
       expect((await probe(app, '/health')).status).toBe(200);
     } finally {
@@ -156,10 +143,7 @@ describe('probes', () => {
 
   it('is not ready while the ingest queue is saturated', async () => {
     const root = tempRoot();
-    const store = new SlowStateStore(
-      { meta_metrics: join(root, 'state', 'meta_metrics.json'), atlas: join(root, 'state', 'atlas_state.json') },
-      400,
-    );
+    const store = new SlowStateStore({ meta_metrics: join(root, 'state', 'meta_metrics.json'), atlas: join(root, 'state', 'atlas_state.json') }, 400);
     const app = await createTestApp({ NEOLIGHT_ROOT: root, INGEST_QUEUE_CAPACITY: '2' }, [[StateRepository, store]]);
     try {
       const pending = [post(app, '/atlas/update', { type: 'a' }), post(app, '/atlas/update', { type: 'b' })];
@@ -176,10 +160,7 @@ describe('probes', () => {
 
   it('is not ready when the state directory takes no writes', async () => {
     const root = tempRoot();
-    const store = new SlowStateStore(
-      { meta_metrics: join(root, 'state', 'meta_metrics.json'), atlas: join(root, 'state', 'atlas_state.json') },
-      0,
-    );
+    const store = new SlowStateStore({ meta_metrics: join(root, 'state', 'meta_metrics.json'), atlas: join(root, 'state', 'atlas_state.json') }, 0);
     store.probe = () => Promise.reject(Object.assign(new Error('read-only file system'), { code: 'EROFS' }));
     const app = await createTestApp({ NEOLIGHT_ROOT: root }, [[StateRepository, store]]);
     try {
@@ -231,8 +212,7 @@ describe('log lines of a real server', () => {
       const stdoutLines = server.lines.filter((l) => l.trim() !== '');
       for (const lines of [fileLines, stdoutLines]) {
         const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-        for (const e of entries)
-          expect(e).toMatchObject({ level: expect.any(String), timestamp: expect.any(String), message: expect.any(String) });
+        for (const e of entries) expect(e).toMatchObject({ level: expect.any(String), timestamp: expect.any(String), message: expect.any(String) });
         const requests = entries.filter((e) => e.message === 'request completed');
         expect(requests.find((e) => e.reqId === 'trace-42')).toMatchObject({ method: 'GET', url: '/meta/metrics', status: 200 });
         expect(requests.find((e) => e.status === 400)).toMatchObject({ level: 'warn', method: 'POST' });

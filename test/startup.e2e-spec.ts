@@ -12,34 +12,14 @@ function fileSizes(dir: string): number[] {
     .map((stats) => stats.size);
 }
 
-/** Resolves with the first stderr line of `server` that matches `pattern`, or rejects after `timeoutMs`. */
-function stderrLine(server: RunningServer, pattern: RegExp, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = server.stderr.join('');
-    const check = (chunk: Buffer | string = '') => {
-      text += chunk.toString();
-      const line = text.split('\n').find((l, i, all) => i < all.length - 1 && pattern.test(l));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      server.process.stderr?.off('data', check);
-      resolve(line);
-    };
-    const timer = setTimeout(() => {
-      server.process.stderr?.off('data', check);
-      reject(new Error(`no stderr line matching ${pattern} in ${timeoutMs} ms:\n${text}`));
-    }, timeoutMs);
-    server.process.stderr?.on('data', check);
-    check();
-  });
-}
-
-/** Resolves with the first stdout line of `server` that matches `pattern`, or rejects with the lines so far after `timeoutMs`. */
-async function stdoutLine(server: RunningServer, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+/** Resolves with the first whole line `server` wrote to `stream` that matches `pattern`, or rejects with what it wrote after `timeoutMs`. */
+async function outputLine(server: RunningServer, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  const lines = () => (stream === 'stdout' ? server.lines : server.stderr.join('').split('\n').slice(0, -1));
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
-    const line = server.lines.find((l) => pattern.test(l));
+    const line = lines().find((l) => pattern.test(l));
     if (line !== undefined) return line;
   }
-  throw new Error(`no stdout line matching ${pattern} in ${timeoutMs} ms:\n${server.lines.join('\n')}`);
+  throw new Error(`no ${stream} line matching ${pattern} in ${timeoutMs} ms:\n${lines().join('\n')}`);
 }
 
 /**
@@ -62,7 +42,7 @@ describe('start-up of the built service', () => {
     const second = await startServer({ NEOLIGHT_ROOT: root, NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
     try {
       // Node's own debug output for the bundle: "V8 code cache for ESM file:///.../server.mjs was accepted".
-      await expect(stderrLine(second, /code cache for ESM \S+\/bundle\/server\.mjs was accepted/)).resolves.toContain('accepted');
+      await expect(outputLine(second, 'stderr', /code cache for ESM \S+\/bundle\/server\.mjs was accepted/)).resolves.toContain('accepted');
     } finally {
       await second.kill('SIGKILL');
     }
@@ -73,7 +53,7 @@ describe('start-up of the built service', () => {
     cleanUp.push(root);
     const server = await startServer({ NEOLIGHT_ROOT: root, LOG_LEVEL: 'debug' });
     try {
-      const line = await stdoutLine(server, /"released start-up memory"/);
+      const line = await outputLine(server, 'stdout', /"released start-up memory"/);
       const { youngGenerationMb } = JSON.parse(line) as { youngGenerationMb: { before: number; after: number } };
       // Start-up grows it to several MB; V8 keeps that much without the collection (README, "Benchmarks").
       expect(youngGenerationMb.before).toBeGreaterThan(2);
@@ -130,7 +110,7 @@ process.on('SIGUSR2', () => {
     try {
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
       server.process.kill('SIGUSR2');
-      const line = await stderrLine(server, /^PROBE \{.*\}$/);
+      const line = await outputLine(server, 'stderr', /^PROBE \{.*\}$/);
       // `http` and `validatorAlpha` show that the lists are what they are taken to be: the service
       // serves over node:http, and loads validator.js's alpha.js from node_modules (not the bundle).
       expect(JSON.parse(line.slice('PROBE '.length))).toEqual({

@@ -22,8 +22,9 @@ type CollectGarbage = (options: { type: 'major'; execution: 'sync'; flavor: 'las
  * releases its pages) does it instead, once; under load the young generation grows back as needed.
  *
  * `gc` comes from a fresh context created while `--expose-gc` is set, and the flag is turned off
- * again at once, so neither the service's global scope nor any later context or worker has it. Blocks the thread for the collection (tens of ms); returns, for the log, the young
- * generation's resident size before and after (MB) and how long it took.
+ * again at once, so neither the service's global scope nor any later context or worker has it.
+ * Blocks the thread for the collection (tens of ms); returns, for the log, the young generation's
+ * resident size before and after (MB) and how long it took.
  */
 export function releaseStartupMemory(): { youngGenerationMb: { before: number; after: number }; ms: number } {
   const started = performance.now();

@@ -95,6 +95,20 @@ describe('NeoLight Dashboard routes (inject)', () => {
     expect(onDisk.seq).toBe(1);
   });
 
+  it('serves one age_seconds, its own, when a client posts back a document it read', async () => {
+    // A posted copy used to be stored and served beside the computed one: a duplicate key that
+    // JSON parsers resolve to the last, frozen value.
+    const read = (await get('/meta/metrics')).json();
+    expect((await post('/meta/metrics', { ...read, age_seconds: 0, mode: 'LIVE_MODE' })).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const served = (await get('/meta/metrics')).body;
+    expect(served.match(/"age_seconds"/g)).toHaveLength(1);
+    expect(JSON.parse(served)).toMatchObject({ mode: 'LIVE_MODE', age_seconds: expect.any(Number) });
+    expect(JSON.parse(served).age_seconds).toBeGreaterThan(0);
+    const onDisk = JSON.parse(readFileSync(join(root, 'state', 'meta_metrics.json'), 'utf8'));
+    expect(onDisk).not.toHaveProperty('age_seconds');
+  });
+
   it('answers If-None-Match with 304 until the document changes', async () => {
     const first = await get('/meta/metrics');
     const etag = first.headers.etag as string;

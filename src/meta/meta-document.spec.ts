@@ -1,4 +1,4 @@
-import { applyMetaDocument, defaultMetaDocument, withCacheTimestamp } from './meta-document.js';
+import { applyMetaDocument, defaultMetaDocument, reviveStoredDocument } from './meta-document.js';
 
 const APPLIED_AT = new Date('2026-11-21T15:00:00.000Z');
 
@@ -65,6 +65,17 @@ describe('applyMetaDocument', () => {
 
     // Assert
     expect(result.cache_timestamp).toBe('2026-11-21T15:00:00.000Z');
+  });
+
+  it('drops a posted age_seconds, which the service computes as it serves the document', () => {
+    // Act
+    const merged = applyMetaDocument(current(), { age_seconds: 0, mode: 'LIVE_MODE' }, APPLIED_AT);
+    const replaced = applyMetaDocument(current(), { per_agent: {}, age_seconds: 0 }, APPLIED_AT);
+
+    // Assert
+    expect(merged).not.toHaveProperty('age_seconds');
+    expect(merged.mode).toBe('LIVE_MODE');
+    expect(replaced).toEqual({ per_agent: {}, cache_timestamp: APPLIED_AT.toISOString() });
   });
 
   it('changes neither of its inputs', () => {
@@ -187,17 +198,23 @@ describe('defaultMetaDocument', () => {
   });
 });
 
-describe('withCacheTimestamp', () => {
+describe('reviveStoredDocument', () => {
   it('keeps a valid cache_timestamp', () => {
     const doc = { timestamp: '2026-01-01T00:00:00Z', cache_timestamp: '2026-02-02T00:00:00.000Z' };
-    expect(withCacheTimestamp(doc)).toBe(doc);
+    expect(reviveStoredDocument(doc)).toBe(doc);
   });
 
   it('takes the producer timestamp when cache_timestamp is missing', () => {
-    expect(withCacheTimestamp({ timestamp: '2026-11-21T14:30:00+00:00' }).cache_timestamp).toBe('2026-11-21T14:30:00.000Z');
+    expect(reviveStoredDocument({ timestamp: '2026-11-21T14:30:00+00:00' }).cache_timestamp).toBe('2026-11-21T14:30:00.000Z');
   });
 
   it('falls back to the epoch when there is no usable timestamp, so the document reads as old', () => {
-    expect(withCacheTimestamp({ timestamp: 'yesterday' }).cache_timestamp).toBe('1970-01-01T00:00:00.000Z');
+    expect(reviveStoredDocument({ timestamp: 'yesterday' }).cache_timestamp).toBe('1970-01-01T00:00:00.000Z');
+  });
+
+  it('drops a stored age_seconds and keeps the rest', () => {
+    const stored = { per_agent: {}, age_seconds: 3, cache_timestamp: '2026-02-02T00:00:00.000Z' };
+    expect(reviveStoredDocument(stored)).toEqual({ per_agent: {}, cache_timestamp: '2026-02-02T00:00:00.000Z' });
+    expect(stored).toHaveProperty('age_seconds', 3);
   });
 });

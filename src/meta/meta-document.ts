@@ -9,11 +9,13 @@ export interface GuardianPause {
 /**
  * Applies a posted document to the current one (CONTRACT.md FIX 6): a document with `per_agent`
  * replaces the current one; a partial one (the stress runner's) is merged at the top level.
- * `cache_timestamp` records when it was applied.
+ * `cache_timestamp` records when it was applied. A posted `age_seconds` is dropped: the service
+ * computes it as it serves the document, and a stored copy (from a tool that posts back what it
+ * read) would be sent beside it, a duplicate key that JSON parsers resolve to the stale value.
  */
 export function applyMetaDocument(current: Document, incoming: Document, appliedAt: Date): Document {
   const base = 'per_agent' in incoming ? {} : current;
-  return { ...base, ...incoming, cache_timestamp: appliedAt.toISOString() };
+  return withoutServedKeys({ ...base, ...incoming, cache_timestamp: appliedAt.toISOString() });
 }
 
 /**
@@ -51,10 +53,20 @@ function isPauseInForce(pause: GuardianPause | undefined, now: Date): boolean {
 /**
  * A stored document written by someone else (the old server's file, say) may lack
  * `cache_timestamp`; it then gets the producer's `timestamp` when that is a date, else the epoch,
- * so its age reads as old rather than as fresh.
+ * so its age reads as old rather than as fresh. An `age_seconds` stored in it is dropped, as when
+ * a document is posted.
  */
-export function withCacheTimestamp(stored: Document): Document {
-  if (typeof stored.cache_timestamp === 'string' && !Number.isNaN(Date.parse(stored.cache_timestamp))) return stored;
-  const produced = typeof stored.timestamp === 'string' ? Date.parse(stored.timestamp) : NaN;
-  return { ...stored, cache_timestamp: new Date(Number.isNaN(produced) ? 0 : produced).toISOString() };
+export function reviveStoredDocument(stored: Document): Document {
+  const revived = withoutServedKeys(stored);
+  if (typeof revived.cache_timestamp === 'string' && !Number.isNaN(Date.parse(revived.cache_timestamp))) return revived;
+  const produced = typeof revived.timestamp === 'string' ? Date.parse(revived.timestamp) : NaN;
+  return { ...revived, cache_timestamp: new Date(Number.isNaN(produced) ? 0 : produced).toISOString() };
+}
+
+/** `document` without `age_seconds`, which `MetaService.render()` puts in front of every answer. */
+function withoutServedKeys(document: Document): Document {
+  if (!Object.hasOwn(document, 'age_seconds')) return document;
+  const rest = { ...document };
+  delete rest.age_seconds;
+  return rest;
 }

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AgentFileCache } from '../state/agent-file.cache.js';
 import { IngestQueue, Snapshot } from '../telemetry/ingest.queue.js';
-import { applyMetaDocument, defaultMetaDocument, withCacheTimestamp } from './meta-document.js';
+import { applyMetaDocument, defaultMetaDocument, reviveStoredDocument } from './meta-document.js';
 import { assertMetaDocument, isMetaDocument } from './meta-metrics.schema.js';
 
 @Injectable()
@@ -16,7 +16,7 @@ export class MetaService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const pause = this.files.get('guardianPause');
     const fallback = () => defaultMetaDocument(new Date(), pause.status === 'good' ? pause.value : undefined);
-    await this.ingest.open('meta_metrics', fallback, isMetaDocument, withCacheTimestamp);
+    await this.ingest.open('meta_metrics', fallback, isMetaDocument, reviveStoredDocument);
   }
 
   current(): Snapshot {

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -167,6 +167,23 @@ describe('probes', () => {
       const ready = await probe(app, '/health/ready');
       expect(ready.status).toBe(503);
       expect(ready.body.details.storage).toMatchObject({ status: 'down', message: expect.stringContaining('EROFS') });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is not ready after a failed write, and says why without naming a path', async () => {
+    const root = tempRoot();
+    const app = await createTestApp({ NEOLIGHT_ROOT: root, METRICS_PATH: join(root, 'elsewhere', 'meta.json') });
+    try {
+      // The document's directory turns into a file: every write now fails with ENOTDIR.
+      rmSync(join(root, 'elsewhere'), { recursive: true });
+      writeFileSync(join(root, 'elsewhere'), 'not a directory');
+      expect((await post(app, '/meta/metrics', FIXTURE)).statusCode).toBe(503);
+      const ready = await probe(app, '/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.details.ingest).toMatchObject({ status: 'down', message: 'last write failed (ENOTDIR)' });
+      expect(JSON.stringify(ready.body)).not.toContain(root);
     } finally {
       await app.close();
     }

@@ -28,7 +28,10 @@ export class ReadinessIndicators {
     if (this.shutdown.shuttingDown) return check.down({ ...data, message: 'shutting down' });
     if (this.ingest.depth >= this.ingest.capacity) return check.down({ ...data, message: 'queue saturated' });
     if (!(await this.ingest.recheck())) {
-      return check.down({ ...data, message: `last write failed: ${this.ingest.lastWriteError?.message ?? 'unknown'}` });
+      // The code only (ENOSPC, EROFS...): the error's message names the file's absolute path, and this probe is open to anyone.
+      const error: NodeJS.ErrnoException | undefined = this.ingest.lastWriteError;
+      const code = error?.code ?? 'unknown error';
+      return check.down({ ...data, message: `last write failed (${code})` });
     }
     return check.up(data);
   }

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { createTestApp, fixtureWith } from './support/app.js';
 import { tempRoot } from './support/server.js';
 
@@ -33,6 +34,8 @@ const HOSTILE: HostileInput[] = [
   { name: 'multipart', payload: '--b\r\n\r\n{}\r\n--b--', headers: { 'content-type': 'multipart/form-data; boundary=b' }, status: 415 },
   { name: 'no content type', payload: '{"x":1}', headers: {}, status: 415 },
   { name: 'a look-alike content type', payload: '{"x":1}', headers: { 'content-type': 'application/jsonp' }, status: 415 },
+  { name: 'a gzip-compressed body', payload: gzipSync('{"x":1}'), headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, status: 415 },
+  { name: 'a plain body labelled gzip', payload: '{"x":1}', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, status: 415 },
   { name: 'a body over the 4 MiB limit', payload: JSON.stringify({ pad: 'x'.repeat(4 * 1024 * 1024) }), headers: JSON_TYPE, status: 413 },
   { name: 'objects nested 33 levels', payload: nestedObjects(33), headers: JSON_TYPE, status: 400 },
   { name: 'arrays nested 100 000 levels', payload: `{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, headers: JSON_TYPE, status: 400 },

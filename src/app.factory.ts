@@ -4,7 +4,7 @@ import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { setupOpenApi } from './app.openapi.js';
 import { answerWhileClosing } from './common/closing.hook.js';
-import { answerClientError, answerFrameworkError } from './common/early-errors.js';
+import { answerClientError, answerFrameworkError, refuseUnroutedEarly } from './common/early-errors.js';
 import { parseJsonBody } from './common/json-body.parser.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
@@ -62,6 +62,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     done();
   });
   registerCors(fastify, config.corsOrigins);
+  refuseUnroutedEarly(fastify);
   registerAccessControl(fastify, config.access);
   requireJsonOnWrites(fastify);
   return adapter;

@@ -222,6 +222,23 @@ describe('NeoLight Dashboard routes (inject)', () => {
     expect(wrongPost.statusCode).toBe(405);
   });
 
+  it('answers 404 and 405 before reading the body, whatever the body holds', async () => {
+    const send = (method: 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, payload: string) =>
+      app.inject({ method, url, payload, headers: { 'content-type': 'application/json' } });
+    expect((await send('PUT', '/zzz', '{bad')).json()).toEqual({ error: 'Cannot PUT /zzz', code: 404 });
+    expect((await send('PATCH', '/atlas/update', '{bad')).json()).toEqual({ error: expect.stringContaining('not allowed'), code: 405 });
+    expect((await send('DELETE', '/health', '{bad')).statusCode).toBe(405);
+    const small = await createTestApp({ NEOLIGHT_ROOT: tempRoot(), BODY_LIMIT_BYTES: '2048' });
+    try {
+      const big = JSON.stringify({ pad: 'x'.repeat(4096) });
+      const headers = { 'content-type': 'application/json' };
+      expect((await small.inject({ method: 'POST', url: '/nothere', payload: big, headers })).statusCode).toBe(404);
+      expect((await small.inject({ method: 'POST', url: '/health', payload: big, headers })).statusCode).toBe(405);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps atlas updates in their own store, latest per type, and out of /meta/metrics', async () => {
     await post('/meta/metrics', fixtureWith(5));
     const before = (await get('/meta/metrics')).json();

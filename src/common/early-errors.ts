@@ -1,5 +1,5 @@
-import { Logger } from '@nestjs/common';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger, NotFoundException } from '@nestjs/common';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -42,4 +42,14 @@ function describe(code: string | undefined): [number, string] {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'request timed out: the whole request must arrive within the request timeout'];
   if (code === 'HPE_HEADER_OVERFLOW') return [431, 'request headers are too large'];
   return [400, 'malformed HTTP request'];
+}
+
+/**
+ * A request no route takes (an unknown path, or a known one with the wrong method) is refused in
+ * `onRequest`, before its body is read: it gets its 404 or 405 (from the global filter, which also
+ * tells the two apart) rather than a 400 for a malformed body or a 413 for a large one, and the
+ * service reads no body it would throw away.
+ */
+export function refuseUnroutedEarly(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, _reply, done) => done(request.is404 ? new NotFoundException() : undefined));
 }

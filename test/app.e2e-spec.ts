@@ -239,6 +239,22 @@ describe('NeoLight Dashboard routes (inject)', () => {
     }
   });
 
+  it('keeps at most 64 atlas types, names inherited from Object included', async () => {
+    const fresh = await createTestApp({ NEOLIGHT_ROOT: tempRoot() });
+    const update = (type: string) =>
+      fresh.inject({ method: 'POST', url: '/atlas/update', payload: JSON.stringify({ type }), headers: { 'content-type': 'application/json' } });
+    try {
+      for (let i = 0; i < 64; i++) expect((await update(`type-${i}`)).statusCode).toBe(200);
+      for (const type of ['type-64', 'valueOf', 'constructor', 'toString', '__proto__']) {
+        expect([type, (await update(type)).json()]).toEqual([type, { error: expect.stringContaining('too many distinct atlas update types'), code: 400 }]);
+      }
+      expect((await update('type-0')).statusCode).toBe(200);
+      expect(Object.keys((await fresh.inject('/atlas/state')).json().latest)).toHaveLength(64);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('keeps atlas updates in their own store, latest per type, and out of /meta/metrics', async () => {
     await post('/meta/metrics', fixtureWith(5));
     const before = (await get('/meta/metrics')).json();

@@ -32,7 +32,8 @@ export class AtlasService implements OnModuleInit {
     const receivedAt = new Date().toISOString();
     await this.ingest.submit('atlas', (current) => {
       const latest = current.latest as Record<string, unknown>;
-      if (!(type in latest) && Object.keys(latest).length >= MAX_ATLAS_TYPES) {
+      // Own keys only: `in` also saw inherited names (`valueOf`, `constructor`), which slipped past the limit.
+      if (!Object.hasOwn(latest, type) && Object.keys(latest).length >= MAX_ATLAS_TYPES) {
         throw new InvalidDocumentError(`too many distinct atlas update types (limit ${MAX_ATLAS_TYPES})`);
       }
       return { updated_at: receivedAt, latest: { ...latest, [type]: { received_at: receivedAt, payload: body } } };

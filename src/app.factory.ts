@@ -4,7 +4,7 @@ import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { setupOpenApi } from './app.openapi.js';
 import { answerWhileClosing } from './common/closing.hook.js';
-import { answerClientError, answerFrameworkError, refuseUnroutedEarly } from './common/early-errors.js';
+import { answerClientError, answerConnect, answerFrameworkError, refuseEarly } from './common/early-errors.js';
 import { parseJsonBody } from './common/json-body.parser.js';
 import { requireJsonOnWrites } from './common/json-only.hook.js';
 import { RouteTable } from './common/route-table.js';
@@ -40,6 +40,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     // Node enforces requestTimeout only while headersTimeout (60 s unless set) is not larger, and
     // only when it checks (every 30 s unless set): without these, a stalled client was never cut off.
     http: {
+      requireHostHeader: false, // refuseEarly() answers a missing Host in the error shape instead
       headersTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.requestTimeoutMs / 10))),
     },
@@ -52,6 +53,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdOf,
   });
   const fastify = adapter.getInstance();
+  fastify.server.on('connect', answerConnect);
   answerWhileClosing(fastify);
   // First, so that every answer carries these headers, 401s and 415s from the hooks below included.
   const apiHeaders = { ...securityHeaders(API_SECURITY_HEADERS), ...CORS_VARY };
@@ -62,7 +64,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     done();
   });
   registerCors(fastify, config.corsOrigins);
-  refuseUnroutedEarly(fastify);
+  refuseEarly(fastify);
   registerAccessControl(fastify, config.access);
   requireJsonOnWrites(fastify);
   return adapter;

@@ -139,6 +139,28 @@ describe('hostile clients over a real socket', () => {
     expect((await getJson(`${server.url}/health`, 2000)).status).toBe(200);
   });
 
+  it('answers an HTTP/1.1 request without Host with 400 in the error shape, and serves HTTP/1.0 without one', async () => {
+    // Act
+    const missing = await exchange(server.port, (socket) => socket.write('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    const old = await exchange(server.port, (socket) => socket.write('GET /health HTTP/1.0\r\n\r\n'));
+
+    // Assert
+    expect(parse(missing.received)).toMatchObject({ status: 400, body: { error: expect.stringContaining('Host'), code: 400 } });
+    expect(/^HTTP\/1\.1 200 /.test(old.received)).toBe(true);
+  });
+
+  it('answers CONNECT with 405 in the error shape and closes, then serves others', async () => {
+    // Act
+    const result = await exchange(server.port, (socket) => socket.write('CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n'));
+
+    // Assert
+    expect(result.closedByServer).toBe(true);
+    const answer = parse(result.received);
+    expect(answer).toMatchObject({ status: 405, body: { error: expect.stringContaining('CONNECT'), code: 405 } });
+    expect(answer.headers).toContain('allow: get, head, post, options');
+    expect((await getJson(`${server.url}/health`, 2000)).status).toBe(200);
+  });
+
   it('answers a malformed URL with 400 in the error shape', async () => {
     // Act
     const result = await exchange(server.port, (socket) => socket.write('GET /meta/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));

@@ -1,7 +1,10 @@
 import { Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ALLOWED_METHODS } from '../security/cors.hook.js';
+import { DomainError } from './domain.error.js';
 
 // Errors raised before a request reaches the app (so before the global filter can shape them),
 // answered in the same `{"error", "code"}` shape.
@@ -28,14 +31,27 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   logger.warn({ code: error.code, status, remoteAddress: socket.remoteAddress }, `client error: ${message}`);
   // Node's own rule: never write into a response that has already started on this connection.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    const body = JSON.stringify({ error: message, code: status });
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable && !inFlight?.headersSent) socket.write(rawAnswer(status, message));
   socket.destroy(error);
+}
+
+/**
+ * A `CONNECT` request (a proxy tunnel) gets a 405 in the error shape, then the connection closes.
+ * Node hands such a request to the server's `connect` listener, and without one it dropped the
+ * connection without a word.
+ */
+export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => socket.destroy()); // the client may be gone already: not the process's problem
+  socket.end(rawAnswer(405, 'CONNECT is not supported: this service is not a proxy', `Allow: ${ALLOWED_METHODS}\r\n`));
+}
+
+/** A whole HTTP/1.1 response in the error shape, written straight to a socket Node no longer answers on. */
+function rawAnswer(status: number, message: string, headers = ''): string {
+  const body = JSON.stringify({ error: message, code: status });
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}Content-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }
 
 function describe(code: string | undefined): [number, string] {
@@ -45,11 +61,18 @@ function describe(code: string | undefined): [number, string] {
 }
 
 /**
- * A request no route takes (an unknown path, or a known one with the wrong method) is refused in
- * `onRequest`, before its body is read: it gets its 404 or 405 (from the global filter, which also
- * tells the two apart) rather than a 400 for a malformed body or a 413 for a large one, and the
- * service reads no body it would throw away.
+ * Refused in `onRequest`, before any body is read, and answered by the global filter:
+ * - an HTTP/1.1 request without `Host`, which HTTP/1.1 requires: 400. Node's own check (turned off
+ *   in `createAdapter()`) answered it with an empty body, not the error shape.
+ * - a request no route takes (an unknown path, or a known one with the wrong method): its 404 or
+ *   405 (the filter tells them apart), rather than a 400 for a malformed body or a 413 for a large
+ *   one; and no body is read only to be thrown away.
  */
-export function refuseUnroutedEarly(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, _reply, done) => done(request.is404 ? new NotFoundException() : undefined));
+export function refuseEarly(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      return done(new DomainError('the Host header is missing: every HTTP/1.1 request must carry one', 400));
+    }
+    done(request.is404 ? new NotFoundException() : undefined);
+  });
 }

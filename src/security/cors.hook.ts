@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 /** Sent on every answer (with the security headers): what a browser may read depends on its Origin. */
 export const CORS_VARY = { vary: 'Origin' };
 
-const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
+/** Every method the service answers on some route. */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
 /**

@@ -65,8 +65,10 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // `on`, not `once`: a second signal (a supervisor's retry, Ctrl-C twice) would otherwise get Node's
+  // default action and kill the process in the middle of its drain.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 void main();

@@ -59,4 +59,19 @@ describe('graceful shutdown', () => {
     before.forEach((_, i) => expect(onDisk.latest[`e${i}`].payload.seq).toBe(i));
     expect(Object.keys(onDisk.latest).filter((t) => t.startsWith('late'))).toEqual([]);
   });
+
+  it('keeps draining through a second SIGTERM and a SIGINT, and exits 0', async () => {
+    const root = tempRoot('neolight-term3-');
+    const server = await startServer({ NEOLIGHT_ROOT: root, SHUTDOWN_LINGER_MS: '500' });
+    expect((await postFresh(`${server.url}/atlas/update`, { type: 'before', seq: 1 })).status).toBe(200);
+
+    const exit = server.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    server.process.kill('SIGTERM');
+    server.process.kill('SIGINT');
+    expect(await exit).toBe(0);
+
+    expect(server.lines.some((l) => l.includes('stopped cleanly'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(root, 'state', 'atlas_state.json'), 'utf8')).latest.before.payload.seq).toBe(1);
+  });
 });

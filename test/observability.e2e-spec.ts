@@ -189,6 +189,18 @@ describe('probes', () => {
     }
   });
 
+  it('is ready with both documents outside state/, which need not exist', async () => {
+    const root = tempRoot();
+    const app = await createTestApp({ NEOLIGHT_ROOT: root, METRICS_PATH: join(root, 'other', 'meta.json'), ATLAS_PATH: join(root, 'other', 'atlas.json') });
+    try {
+      const ready = await probe(app, '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.details.storage).toMatchObject({ status: 'up', free_bytes: expect.any(Number) });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('is not ready below the free-disk threshold or above the heap threshold', async () => {
     const low = await createTestApp({ NEOLIGHT_ROOT: tempRoot(), READY_MIN_FREE_DISK_BYTES: String(Number.MAX_SAFE_INTEGER) });
     try {

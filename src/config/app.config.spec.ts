@@ -108,6 +108,15 @@ describe('loadConfig', () => {
     expect(relative.logPath).toBe(resolve(process.cwd(), 'logs/api.log'));
   });
 
+  it('refuses METRICS_PATH and ATLAS_PATH naming the same file', () => {
+    // Act
+    const act = () => loadConfig({ NEOLIGHT_ROOT: '/srv/neolight', ATLAS_PATH: '/srv/neolight/state/meta_metrics.json' });
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(/METRICS_PATH and ATLAS_PATH must be different files/);
+  });
+
   it('takes inline state writes, spaces trimmed', () => {
     // Act
     const sut = loadConfig({ STATE_WRITES: ' inline ' });

@@ -223,12 +223,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const root = resolve(vars.NEOLIGHT_ROOT ?? REPO_ROOT);
   const fromCwd = (p: string) => (isAbsolute(p) ? p : resolve(p));
   const origins = vars.CORS_ORIGINS ?? '*';
+  const metricsPath = fromCwd(vars.METRICS_PATH ?? join(root, 'state', 'meta_metrics.json'));
+  const atlasPath = fromCwd(vars.ATLAS_PATH ?? join(root, 'state', 'atlas_state.json'));
+  if (metricsPath === atlasPath) {
+    // One file for both documents: each would take the other's for corrupt and move it aside.
+    throw new ConfigError(`Invalid configuration: METRICS_PATH and ATLAS_PATH must be different files (both are ${metricsPath})`);
+  }
   return new AppConfig(
     vars.NEOLIGHT_DASHBOARD_PORT ?? vars.PORT ?? 8100,
     vars.HOST ?? '0.0.0.0',
     root,
-    fromCwd(vars.METRICS_PATH ?? join(root, 'state', 'meta_metrics.json')),
-    fromCwd(vars.ATLAS_PATH ?? join(root, 'state', 'atlas_state.json')),
+    metricsPath,
+    atlasPath,
     vars.LOG_PATH ? fromCwd(vars.LOG_PATH) : undefined,
     vars.LOG_LEVEL ?? 'info',
     vars.BODY_LIMIT_BYTES ?? 4 * 1024 * 1024,

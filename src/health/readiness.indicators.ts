@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { ShutdownState } from '../common/shutdown.state.js';
 import { AppConfig } from '../config/app.config.js';
@@ -44,8 +45,20 @@ export class ReadinessIndicators {
     } catch (error) {
       return check.down({ message: `state directory is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
     }
-    const fs = await statfs(this.config.stateDir);
-    const free = fs.bavail * fs.bsize;
+    // The volumes that hold the two documents (METRICS_PATH and ATLAS_PATH may put them outside
+    // state/, which then need not exist): the least free space among them. A directory that does
+    // not exist holds nothing to measure (the in-memory store creates none; the file store's
+    // write probe above fails first).
+    let free = Number.MAX_SAFE_INTEGER;
+    for (const dir of new Set([dirname(this.config.metricsPath), dirname(this.config.atlasPath)])) {
+      try {
+        const fs = await statfs(dir);
+        free = Math.min(free, fs.bavail * fs.bsize);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') return check.down({ message: `cannot measure free space (${code ?? 'error'})` });
+      }
+    }
     const data = { free_bytes: free, min_free_bytes: this.config.readyMinFreeDiskBytes };
     return free < this.config.readyMinFreeDiskBytes ? check.down({ ...data, message: 'low disk space' }) : check.up(data);
   }

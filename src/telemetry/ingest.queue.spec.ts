@@ -13,6 +13,8 @@ class ControlledStore extends InMemoryStateStore {
   readonly saves: string[] = [];
   /** While set, saves (and probes) fail with it, as on a full disk. */
   failure: Error | undefined;
+  /** When set, only saves of this document fail (a small one still fits on a nearly full disk). */
+  failingKey: StateKey | undefined;
   /** Whether it says its saves block the event loop (as the file store does with inline writes). */
   blocking = false;
 
@@ -37,7 +39,7 @@ class ControlledStore extends InMemoryStateStore {
   override async save(key: StateKey, json: string): Promise<void> {
     this.saves.push(json);
     if (this.gate) await this.gate.promise;
-    if (this.failure) throw this.failure;
+    if (this.failure && (this.failingKey === undefined || this.failingKey === key)) throw this.failure;
     await super.save(key, json);
   }
 
@@ -101,6 +103,7 @@ describe('IngestQueue', () => {
 
   afterEach(async () => {
     store.failure = undefined;
+    store.failingKey = undefined;
     store.release();
     await sut?.onModuleDestroy();
     logError.mockRestore();
@@ -389,6 +392,22 @@ describe('IngestQueue', () => {
       expect(sut.lastWriteError).toBeUndefined();
     });
 
+    it("keeps one document's write error while another document's writes succeed", async () => {
+      // Arrange
+      await sut.open('atlas', FALLBACK, isDoc);
+      store.failure = enospc();
+      store.failingKey = 'meta_metrics';
+      await expect(sut.submit('meta_metrics', append(1))).rejects.toBeInstanceOf(UnavailableError);
+
+      // Act
+      const atlas = await sut.submit('atlas', append(2));
+
+      // Assert
+      expect(seenIn(atlas)).toEqual([2]);
+      expect(sut.lastWriteError).toMatchObject({ code: 'ENOSPC' });
+      expect(sut.accepting).toBe(false);
+    });
+
     it('recheck() is true and writes nothing when no write has failed', async () => {
       // Act
       const result = await sut.recheck();
@@ -575,6 +594,27 @@ describe('IngestQueue', () => {
       expect(seenIn(await sut.submit('meta_metrics', append(2)))).toEqual([1, 2]);
       await sut.drain();
       expect(storedSeen(backend)).toEqual([1, 2]);
+    });
+
+    it('answers 503 while the document cannot be written, and takes documents again once a write succeeds', async () => {
+      // Arrange: the first document is acknowledged before its write fails
+      store.failure = enospc();
+      await sut.submit('meta_metrics', append(1));
+      await until(() => sut.lastWriteError !== undefined);
+
+      // Act
+      const whileFailing = () => sut.submit('meta_metrics', append(2));
+      const rejected = sut.counters.rejected;
+      expect(whileFailing).toThrow(UnavailableError);
+      store.failure = undefined;
+      await sut.drain(); // the retry loop writes the first document and clears the error
+
+      // Assert
+      expect(sut.counters.rejected).toBe(rejected + 1);
+      expect(sut.lastWriteError).toBeUndefined();
+      expect(seenIn(await sut.submit('meta_metrics', append(3)))).toEqual([1, 3]);
+      await sut.drain();
+      expect(storedSeen(backend)).toEqual([1, 3]);
     });
 
     it('still answers 503 beyond capacity', async () => {

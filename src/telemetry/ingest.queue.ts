@@ -56,7 +56,8 @@ export class IngestQueue implements OnModuleDestroy {
   private readonly listeners = new Set<(key: StateKey, snapshot: Snapshot) => void>();
   private readonly flushListeners = new Set<(seconds: number, documents: number) => void>();
   private unwatch: (() => void) | undefined;
-  private writeError: Error | undefined;
+  /** Per document: why its last write failed, until a write of it succeeds (or recheck() clears all). */
+  private readonly writeErrors = new Map<StateKey, Error>();
 
   /**
    * accepted: acknowledged with a 2xx. rejected: refused up front (queue full, shutting down).
@@ -80,9 +81,13 @@ export class IngestQueue implements OnModuleDestroy {
     return this.waiting.length + this.inFlight;
   }
 
-  /** The last write failed (disk full, I/O error) and no write has succeeded since. */
+  /**
+   * Why the last write of some document failed (disk full, I/O error), while no write of that
+   * document has succeeded since. Per document: a small atlas update that fits on a nearly full disk
+   * must not hide that the meta-metrics document no longer does.
+   */
   get lastWriteError(): Error | undefined {
-    return this.writeError;
+    return this.writeErrors.values().next().value;
   }
 
   /** Loads a document from the repository (or its fallback) and starts serving it. */
@@ -118,7 +123,7 @@ export class IngestQueue implements OnModuleDestroy {
 
   /** Ready to take documents: not shutting down, room in the queue, the last write succeeded. */
   get accepting(): boolean {
-    return !this.shutdown.shuttingDown && this.depth < this.capacity && this.writeError === undefined;
+    return !this.shutdown.shuttingDown && this.depth < this.capacity && this.writeErrors.size === 0;
   }
 
   /**
@@ -137,6 +142,12 @@ export class IngestQueue implements OnModuleDestroy {
     }
     const channel = this.channel(key);
     if (this.config.ingestAck === 'enqueue') {
+      // Acknowledged before it is written: while this document's writes fail, a 200 would promise
+      // what the disk cannot keep. The retry loop (or recheck()) clears the error once a write works.
+      if (this.writeErrors.has(key)) {
+        this.counters.rejected++;
+        throw new UnavailableError('could not store the document (storage unavailable or full); retry later', 5);
+      }
       // Serialized before anything changes: a document JSON cannot represent is refused here.
       const next = snapshotOf(reduce(channel.applied));
       channel.applied = next.value;
@@ -163,11 +174,11 @@ export class IngestQueue implements OnModuleDestroy {
    * again, and if so clears the failure (readiness recovers without waiting for new traffic).
    */
   async recheck(): Promise<boolean> {
-    if (!this.writeError) return true;
+    if (this.writeErrors.size === 0) return true;
     const largest = Math.max(...[...this.channels.values()].map((c) => Buffer.byteLength(c.committed.json)));
     try {
       await this.repository.probe(largest);
-      this.writeError = undefined;
+      this.writeErrors.clear();
       return true;
     } catch {
       return false;
@@ -221,10 +232,10 @@ export class IngestQueue implements OnModuleDestroy {
           await this.repository.save(key, next.json);
           channel.committed = next;
           if (this.config.ingestAck === 'durable') this.publish(key, channel, next);
-          this.writeError = undefined;
+          this.writeErrors.delete(key);
         } catch (error) {
           failedKeys.add(key);
-          this.writeError = error as Error;
+          this.writeErrors.set(key, error as Error);
           this.counters.writeFailures++;
           this.logger.error({ err: error, key }, 'could not persist document');
         }

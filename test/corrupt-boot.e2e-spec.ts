@@ -89,3 +89,47 @@ describe('boot recovery from a damaged state file', () => {
     }
   });
 });
+
+/**
+ * Another writer leaves the state file unreadable while the service runs (a half-written file from
+ * a writer that does not replace atomically): the file is moved aside and the committed document is
+ * stored again, so that a restart serves it rather than the default.
+ */
+describe('an unreadable state file written while running', () => {
+  it.each([
+    ['half a document', Buffer.from(FULL.slice(0, 20))],
+    ['valid JSON breaking the rules', Buffer.from('{"per_agent": null}')],
+  ])('(%s) is moved aside, and the committed document is on disk again and served after a restart', async (_name, bytes) => {
+    const root = tempRoot('neolight-foreign-');
+    const file = join(root, 'state', 'meta_metrics.json');
+    const first = await createTestApp({ NEOLIGHT_ROOT: root });
+    try {
+      const posted = { ...FIXTURE, guardian: { is_paused: true, drawdown: 1, reason: 'acknowledged pause' } };
+      const res = await first.inject({ method: 'POST', url: '/meta/metrics', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(posted) });
+      expect(res.statusCode).toBe(200);
+
+      writeFileSync(file, bytes);
+      const deadline = Date.now() + 5000;
+      const restored = () => {
+        try {
+          return JSON.parse(readFileSync(file, 'utf8')).guardian?.reason === 'acknowledged pause';
+        } catch {
+          return false;
+        }
+      };
+      while (!restored() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(restored()).toBe(true);
+      const aside = readdirSync(join(root, 'state')).filter((f) => /^meta_metrics\.json\.corrupt-/.test(f));
+      expect(aside.map((f) => readFileSync(join(root, 'state', f)))).toEqual([bytes]);
+    } finally {
+      await first.close();
+    }
+
+    const second = await createTestApp({ NEOLIGHT_ROOT: root });
+    try {
+      expect((await second.inject('/meta/metrics')).json()).toMatchObject({ guardian: { is_paused: true, reason: 'acknowledged pause' } });
+    } finally {
+      await second.close();
+    }
+  });
+});

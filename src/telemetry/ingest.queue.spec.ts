@@ -533,7 +533,7 @@ describe('IngestQueue', () => {
       expect(seenIn(await sut.submit('meta_metrics', append(2)))).toEqual([1, 2]);
     });
 
-    it('ignores (and quarantines) an invalid document another instance stored', async () => {
+    it('ignores (and quarantines) an invalid document another instance stored, and stores the committed one again', async () => {
       // Arrange
       await sut.submit('meta_metrics', append(1));
       const replica = new InMemoryStateStore(backend);
@@ -541,9 +541,27 @@ describe('IngestQueue', () => {
       // Act
       await replica.save('meta_metrics', '{"per_agent":null}');
       await until(() => sut.counters.quarantined === 1);
+      await sut.drain();
 
       // Assert
       expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([1]);
+      expect(storedSeen(backend)).toEqual([1]);
+      expect([...backend.documents.values()]).toContain('{"per_agent":null}');
+    });
+
+    it('stores the committed document again when another instance stored something unreadable', async () => {
+      // Arrange
+      await sut.submit('meta_metrics', append(1));
+      const replica = new InMemoryStateStore(backend);
+
+      // Act
+      await replica.save('meta_metrics', '{"seen":[2');
+      await until(() => sut.counters.quarantined === 1);
+      await sut.drain();
+
+      // Assert
+      expect(storedSeen(backend)).toEqual([1]);
+      expect(seenIn(await sut.submit('meta_metrics', append(3)))).toEqual([1, 3]);
     });
   });
 

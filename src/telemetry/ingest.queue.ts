@@ -315,7 +315,10 @@ export class IngestQueue implements OnModuleDestroy {
       if (!channel) continue;
       try {
         const value = await this.loadValid(key, channel.isValid);
-        if (value === undefined) continue;
+        if (value === undefined) {
+          await this.restore(key, channel);
+          continue;
+        }
         channel.committed = snapshotOf(channel.revive(value));
         this.refold(key);
       } catch (error) {
@@ -323,6 +326,23 @@ export class IngestQueue implements OnModuleDestroy {
         continue;
       }
       this.publish(key, channel, this.config.ingestAck === 'durable' ? channel.committed : snapshotOf(channel.applied));
+    }
+  }
+
+  /**
+   * What another writer left in the store was unreadable (a half-written file, say) or broke the
+   * rules, and has been moved aside: puts the committed document back, or the store would hold no
+   * copy of it and a restart would serve the fallback.
+   */
+  private async restore(key: StateKey, channel: Channel): Promise<void> {
+    try {
+      await this.repository.save(key, channel.committed.json);
+      this.writeErrors.delete(key);
+      this.logger.warn({ key }, 'a change made elsewhere was unreadable and is moved aside; the committed document is stored again');
+    } catch (error) {
+      this.writeErrors.set(key, error as Error);
+      this.counters.writeFailures++;
+      this.logger.error({ err: error, key }, 'could not store the committed document again after an unreadable change');
     }
   }
 

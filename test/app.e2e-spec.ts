@@ -239,6 +239,24 @@ describe('NeoLight Dashboard routes (inject)', () => {
     }
   });
 
+  it('refuses with 413 the partial document that would grow meta-metrics past DOCUMENT_MAX_BYTES, and keeps serving', async () => {
+    const small = await createTestApp({ NEOLIGHT_ROOT: tempRoot(), DOCUMENT_MAX_BYTES: '20000' });
+    const send = (doc: unknown) =>
+      small.inject({ method: 'POST', url: '/meta/metrics', payload: JSON.stringify(doc), headers: { 'content-type': 'application/json' } });
+    try {
+      expect((await send({ note_1: 'x'.repeat(6000) })).statusCode).toBe(200);
+      expect((await send({ note_2: 'x'.repeat(6000) })).statusCode).toBe(200);
+      const refused = await send({ note_3: 'x'.repeat(9000) });
+      expect(refused.json()).toEqual({ error: expect.stringContaining('DOCUMENT_MAX_BYTES'), code: 413 });
+      const served = (await small.inject('/meta/metrics')).json();
+      expect(Object.keys(served)).toEqual(expect.arrayContaining(['note_1', 'note_2']));
+      expect(served).not.toHaveProperty('note_3');
+      expect((await send(FIXTURE)).statusCode).toBe(200); // a whole document replaces the grown one
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps at most 64 atlas types, names inherited from Object included', async () => {
     const fresh = await createTestApp({ NEOLIGHT_ROOT: tempRoot() });
     const update = (type: string) =>

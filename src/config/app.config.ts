@@ -65,6 +65,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   INGEST_QUEUE_CAPACITY?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(256 * 1024 * 1024)
+  DOCUMENT_MAX_BYTES?: number;
+
   @IsOptional() @Transform(trimmed) @IsIn(['durable', 'enqueue'])
   INGEST_ACK?: string;
 
@@ -155,6 +158,8 @@ export class AppConfig {
     readonly logLevel: string,
     readonly bodyLimitBytes: number,
     readonly ingestQueueCapacity: number,
+    /** Largest a stored document may grow (partial documents merge into it): a change beyond is a 413. */
+    readonly documentMaxBytes: number,
     /** `durable`: a 2xx means fsynced on disk. `enqueue`: a 2xx means queued in memory (faster, may lose the tail on a crash). */
     readonly ingestAck: 'durable' | 'enqueue',
     readonly shutdownGraceMs: number,
@@ -239,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vars.LOG_LEVEL ?? 'info',
     vars.BODY_LIMIT_BYTES ?? 4 * 1024 * 1024,
     vars.INGEST_QUEUE_CAPACITY ?? 1024,
+    vars.DOCUMENT_MAX_BYTES ?? 16 * 1024 * 1024,
     (vars.INGEST_ACK ?? 'durable') as 'durable' | 'enqueue',
     vars.SHUTDOWN_GRACE_MS ?? 10_000,
     vars.SHUTDOWN_LINGER_MS ?? 300,

@@ -455,6 +455,23 @@ describe('IngestQueue', () => {
       expect(JSON.parse(store.saves[store.saves.length - 1])).not.toHaveProperty('big');
     });
 
+    it('refuses with 413 a change that would grow the document past DOCUMENT_MAX_BYTES, and keeps taking others', async () => {
+      // Arrange
+      sut = makeQueue({ DOCUMENT_MAX_BYTES: '1024' });
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+      await sut.submit('meta_metrics', append(1));
+      const grow = (previous: Document): Document => ({ ...previous, pad: 'x'.repeat(2000) });
+
+      // Act
+      const outcome = sut.submit('meta_metrics', grow);
+
+      // Assert
+      await expect(outcome).rejects.toMatchObject({ code: 413, message: expect.stringContaining('DOCUMENT_MAX_BYTES') });
+      expect(seenIn(await sut.submit('meta_metrics', append(2)))).toEqual([1, 2]);
+      expect(storedSeen(backend)).toEqual([1, 2]);
+      expect(store.saves.every((json) => json.length <= 1024)).toBe(true);
+    });
+
     it('refuses documents with 503 once shutdown has begun', async () => {
       // Arrange
       shutdown.begin();
@@ -633,6 +650,28 @@ describe('IngestQueue', () => {
       expect(seenIn(await sut.submit('meta_metrics', append(3)))).toEqual([1, 3]);
       await sut.drain();
       expect(storedSeen(backend)).toEqual([1, 3]);
+    });
+
+    it('refuses with 413, before acknowledging it, a change that would grow the document past DOCUMENT_MAX_BYTES', async () => {
+      // Arrange
+      sut = makeQueue({ INGEST_ACK: 'enqueue', DOCUMENT_MAX_BYTES: '1024' });
+      await sut.open('meta_metrics', FALLBACK, isDoc);
+      await sut.submit('meta_metrics', append(1));
+      const before = sut.snapshot('meta_metrics');
+
+      // Act
+      let refused: unknown;
+      try {
+        void sut.submit('meta_metrics', (previous) => ({ ...previous, pad: 'x'.repeat(2000) }));
+      } catch (error) {
+        refused = error;
+      }
+
+      // Assert
+      expect(refused).toMatchObject({ code: 413, message: expect.stringContaining('DOCUMENT_MAX_BYTES') });
+      expect(sut.snapshot('meta_metrics')).toBe(before);
+      await sut.drain();
+      expect(storedSeen(backend)).toEqual([1]);
     });
 
     it('still answers 503 beyond capacity', async () => {

@@ -148,8 +148,9 @@ export class IngestQueue implements OnModuleDestroy {
         this.counters.rejected++;
         throw new UnavailableError('could not store the document (storage unavailable or full); retry later', 5);
       }
-      // Serialized before anything changes: a document JSON cannot represent is refused here.
-      const next = snapshotOf(reduce(channel.applied));
+      // Serialized before anything changes: a document JSON cannot represent, or one grown past
+      // DOCUMENT_MAX_BYTES, is refused here.
+      const next = this.withinLimit(snapshotOf(reduce(channel.applied)));
       channel.applied = next.value;
       this.waiting.push({ key, reduce });
       this.counters.accepted++;
@@ -220,12 +221,12 @@ export class IngestQueue implements OnModuleDestroy {
       const keys = [...new Set(batch.map((p) => p.key))];
       const failedKeys = new Set<StateKey>();
       const started = performance.now();
-      const unserializable = new Set<StateKey>();
+      const unserializable = new Map<StateKey, DomainError>();
       for (const key of keys) {
         const channel = this.channel(key);
         const next = this.serialize(key, channel);
-        if (!next) {
-          unserializable.add(key);
+        if (next instanceof DomainError) {
+          unserializable.set(key, next);
           continue;
         }
         try {
@@ -243,7 +244,7 @@ export class IngestQueue implements OnModuleDestroy {
       this.inFlight = 0;
       const seconds = (performance.now() - started) / 1000;
       for (const listener of this.flushListeners) listener(seconds, batch.length);
-      for (const key of unserializable) this.refold(key);
+      for (const key of unserializable.keys()) this.refold(key);
       if (this.config.ingestAck === 'enqueue') {
         const retry = batch.filter((p) => failedKeys.has(p.key));
         if (retry.length > 0) {
@@ -253,9 +254,10 @@ export class IngestQueue implements OnModuleDestroy {
         continue;
       }
       for (const pending of batch) {
-        if (unserializable.has(pending.key)) {
+        const refused = unserializable.get(pending.key);
+        if (refused) {
           this.counters.failed++;
-          pending.settle?.reject(new DomainError('the document could not be serialized', 500));
+          pending.settle?.reject(refused);
         } else if (failedKeys.has(pending.key)) {
           this.counters.failed++;
           pending.settle?.reject(new UnavailableError('could not store the document (storage unavailable or full); retry later', 5));
@@ -269,17 +271,26 @@ export class IngestQueue implements OnModuleDestroy {
   }
 
   /**
-   * The snapshot to write, or `undefined` when the applied document cannot be serialized (JSON
-   * nested past the stack, a BigInt): that batch is then dropped, not retried forever, and its
-   * senders get a 500. The body parser's limits keep request bodies from ever getting here.
+   * The snapshot to write, or the error its batch is refused with: a 413 when the document would
+   * grow past DOCUMENT_MAX_BYTES (partial documents merge into it, so a stream of them could grow it
+   * until it no longer serializes), a 500 when it cannot be serialized (JSON nested past the stack,
+   * a BigInt; the body parser's limits keep request bodies from ever getting here). Either way the
+   * batch is dropped, not retried forever.
    */
-  private serialize(key: StateKey, channel: Channel): Snapshot | undefined {
+  private serialize(key: StateKey, channel: Channel): Snapshot | DomainError {
     try {
-      return snapshotOf(channel.applied);
+      return this.withinLimit(snapshotOf(channel.applied));
     } catch (error) {
+      if (error instanceof DomainError) return error;
       this.logger.error({ err: error, key }, 'could not serialize the document; dropping the changes queued with it');
-      return undefined;
+      return new DomainError('the document could not be serialized', 500);
     }
+  }
+
+  private withinLimit(snapshot: Snapshot): Snapshot {
+    const limit = this.config.documentMaxBytes;
+    if (snapshot.bytes.length <= limit) return snapshot;
+    throw new DomainError(`the change would grow the stored document to ${snapshot.bytes.length} bytes, past DOCUMENT_MAX_BYTES (${limit}); nothing changed`, 413);
   }
 
   /**

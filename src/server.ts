@@ -9,8 +9,11 @@ import { AppConfig, ConfigError } from './config/app.config.js';
 
 async function main(): Promise<void> {
   const app = await createApp().catch((error: unknown) => {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    // A bad variable, or a state file the system will not let us read (a directory, no permission):
+    // one line the operator can act on, not a stack.
+    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else if (isSystemError(error)) process.stderr.write(`could not start: ${error.message}\n`);
+    else throw error;
     process.exit(1);
   });
   const config = app.get(AppConfig);
@@ -69,6 +72,10 @@ async function main(): Promise<void> {
   // default action and kill the process in the middle of its drain.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && /^E[A-Z]+$/.test(String((error as NodeJS.ErrnoException).code));
 }
 
 void main();

@@ -202,6 +202,14 @@ describe('configuration at boot', () => {
     expect(stderr).toContain(name);
   });
 
+  it('stops with one message naming the state file when it cannot be read (a directory)', async () => {
+    const root = tempRoot();
+    mkdirSync(join(root, 'state', 'meta_metrics.json'), { recursive: true });
+    const { code, stderr } = await runToExit({ NEOLIGHT_ROOT: root });
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([`could not start: cannot read the stored document ${join(root, 'state', 'meta_metrics.json')} (EISDIR)`]);
+  });
+
   it('honours the old METRICS_PATH name', async () => {
     const root = tempRoot();
     const metricsPath = join(root, 'elsewhere', 'mm.json');

@@ -131,6 +131,35 @@ describe('JsonFileStateStore', () => {
     expect(existsSync(paths.meta_metrics)).toBe(false);
   });
 
+  it('leaves an unreadable file in place, and loads nothing, when it cannot be moved aside', async () => {
+    // Arrange: the name leaves no room for the ".corrupt-<timestamp>" suffix (ENAMETOOLONG), as
+    // root on a writable volume cannot otherwise be refused a rename
+    const long = join(dir, 'state', `${'m'.repeat(240)}.json`);
+    const store = new JsonFileStateStore({ ...paths, meta_metrics: long });
+    await store.open();
+    writeFileSync(long, '{"per_agent": {');
+
+    // Act
+    const result = await store.load('meta_metrics');
+
+    // Assert
+    expect(result).toEqual({ quarantinedTo: undefined });
+    expect(readFileSync(long, 'utf8')).toBe('{"per_agent": {');
+    await store.close();
+  });
+
+  it('names the file when a stored document cannot be read at all', async () => {
+    // Arrange
+    await sut.open();
+    mkdirSync(paths.meta_metrics);
+
+    // Act
+    const act = sut.load('meta_metrics');
+
+    // Assert
+    await expect(act).rejects.toMatchObject({ code: 'EISDIR', message: expect.stringContaining(paths.meta_metrics) });
+  });
+
   it('leaves no probe file behind', async () => {
     // Arrange
     await sut.open();

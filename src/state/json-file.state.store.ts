@@ -47,8 +47,10 @@ export class JsonFileStateStore extends StateRepository {
     try {
       text = await readFile(target, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return {};
+      // EISDIR, EACCES...: not a document we can judge. Named, so that a failed start says which file.
+      throw Object.assign(new Error(`cannot read the stored document ${target} (${code ?? 'error'})`), { code });
     }
     try {
       const value: unknown = JSON.parse(text);
@@ -74,8 +76,12 @@ export class JsonFileStateStore extends StateRepository {
     try {
       await rename(target, aside);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      // A read-only volume, say: the file stays where it is, and the caller serves without it (the
+      // next write, once one works, replaces it). Starting matters more than keeping an unreadable copy.
+      this.logger.error({ file: basename(target), code, reason }, 'stored document is unreadable and could not be moved aside; left in place');
+      return undefined;
     }
     this.logger.error({ file: basename(target), movedTo: basename(aside), reason }, 'stored document is unreadable; moved aside');
     return aside;

@@ -240,7 +240,7 @@ describe('NeoLight Dashboard routes (inject)', () => {
   });
 
   it('refuses with 413 the partial document that would grow meta-metrics past DOCUMENT_MAX_BYTES, and keeps serving', async () => {
-    const small = await createTestApp({ NEOLIGHT_ROOT: tempRoot(), DOCUMENT_MAX_BYTES: '20000' });
+    const small = await createTestApp({ NEOLIGHT_ROOT: tempRoot(), BODY_LIMIT_BYTES: '16384', DOCUMENT_MAX_BYTES: '20000' });
     const send = (doc: unknown) =>
       small.inject({ method: 'POST', url: '/meta/metrics', payload: JSON.stringify(doc), headers: { 'content-type': 'application/json' } });
     try {

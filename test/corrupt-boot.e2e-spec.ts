@@ -132,4 +132,29 @@ describe('an unreadable state file written while running', () => {
       await second.close();
     }
   });
+
+  it('writes nothing back when nothing was ever posted, so a restart still honours an operator pause', async () => {
+    const root = tempRoot('neolight-foreign-default-');
+    const state = join(root, 'state');
+    const first = await createTestApp({ NEOLIGHT_ROOT: root });
+    try {
+      writeFileSync(join(state, 'meta_metrics.json'), FULL.slice(0, 20));
+      const deadline = Date.now() + 5000;
+      const movedAside = () => readdirSync(state).some((f) => /^meta_metrics\.json\.corrupt-/.test(f));
+      while (!movedAside() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(movedAside()).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(readdirSync(state)).not.toContain('meta_metrics.json');
+    } finally {
+      await first.close();
+    }
+
+    writeFileSync(join(state, 'guardian_pause.json'), JSON.stringify({ paused: true, reason: 'operator stop' }));
+    const second = await createTestApp({ NEOLIGHT_ROOT: root });
+    try {
+      expect((await second.inject('/meta/metrics')).json()).toMatchObject({ stale: true, guardian: { is_paused: true, reason: 'operator stop' } });
+    } finally {
+      await second.close();
+    }
+  });
 });

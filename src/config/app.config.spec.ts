@@ -118,6 +118,15 @@ describe('loadConfig', () => {
     expect(act).toThrow(/METRICS_PATH and ATLAS_PATH must be different files/);
   });
 
+  it('refuses a DOCUMENT_MAX_BYTES below BODY_LIMIT_BYTES', () => {
+    // Act
+    const act = () => loadConfig({ BODY_LIMIT_BYTES: '65536', DOCUMENT_MAX_BYTES: '32768' });
+
+    // Assert
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(/DOCUMENT_MAX_BYTES \(32768\) must be at least BODY_LIMIT_BYTES \(65536\)/);
+  });
+
   it('takes inline state writes, spaces trimmed', () => {
     // Act
     const sut = loadConfig({ STATE_WRITES: ' inline ' });

@@ -230,6 +230,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const origins = vars.CORS_ORIGINS ?? '*';
   const metricsPath = fromCwd(vars.METRICS_PATH ?? join(root, 'state', 'meta_metrics.json'));
   const atlasPath = fromCwd(vars.ATLAS_PATH ?? join(root, 'state', 'atlas_state.json'));
+  const bodyLimit = vars.BODY_LIMIT_BYTES ?? 4 * 1024 * 1024;
+  const documentMax = vars.DOCUMENT_MAX_BYTES ?? 16 * 1024 * 1024;
+  if (documentMax < bodyLimit) {
+    // A whole document the body limit lets in would be refused for its size: a trap, not a setting.
+    throw new ConfigError(`Invalid configuration: DOCUMENT_MAX_BYTES (${documentMax}) must be at least BODY_LIMIT_BYTES (${bodyLimit})`);
+  }
   if (metricsPath === atlasPath) {
     // One file for both documents: each would take the other's for corrupt and move it aside.
     throw new ConfigError(`Invalid configuration: METRICS_PATH and ATLAS_PATH must be different files (both are ${metricsPath})`);
@@ -242,9 +248,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     atlasPath,
     vars.LOG_PATH ? fromCwd(vars.LOG_PATH) : undefined,
     vars.LOG_LEVEL ?? 'info',
-    vars.BODY_LIMIT_BYTES ?? 4 * 1024 * 1024,
+    bodyLimit,
     vars.INGEST_QUEUE_CAPACITY ?? 1024,
-    vars.DOCUMENT_MAX_BYTES ?? 16 * 1024 * 1024,
+    documentMax,
     (vars.INGEST_ACK ?? 'durable') as 'durable' | 'enqueue',
     vars.SHUTDOWN_GRACE_MS ?? 10_000,
     vars.SHUTDOWN_LINGER_MS ?? 300,

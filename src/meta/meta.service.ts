@@ -16,7 +16,8 @@ export class MetaService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const pause = this.files.get('guardianPause');
     const fallback = () => defaultMetaDocument(new Date(), pause.status === 'good' ? pause.value : undefined);
-    await this.ingest.open('meta_metrics', fallback, isMetaDocument, reviveStoredDocument);
+    // Capped: partial documents merge into it, so it can grow (DOCUMENT_MAX_BYTES).
+    await this.ingest.open('meta_metrics', fallback, isMetaDocument, reviveStoredDocument, { capped: true });
   }
 
   current(): Snapshot {

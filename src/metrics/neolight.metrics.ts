@@ -59,8 +59,16 @@ export class NeolightMetrics implements OnModuleDestroy {
     this.gauge('neolight_ingest_queue_depth', 'Documents accepted and not yet acknowledged durable.', () => ingest.depth);
     this.gauge('neolight_ingest_queue_capacity', 'Queue capacity; beyond it POSTs get 503.', () => ingest.capacity);
     this.total('neolight_ingest_accepted_total', 'Documents acknowledged with a 2xx.', () => ingest.counters.accepted);
-    this.total('neolight_ingest_rejected_total', 'Documents refused with 503 (queue full or shutting down).', () => ingest.counters.rejected);
-    this.total('neolight_ingest_failed_total', 'Documents refused with 503 because their write failed.', () => ingest.counters.failed);
+    this.total(
+      'neolight_ingest_rejected_total',
+      'Documents refused before being queued: 503 (queue full, shutting down, writes failing in enqueue mode) or 413 (too large, enqueue mode).',
+      () => ingest.counters.rejected,
+    );
+    this.total(
+      'neolight_ingest_failed_total',
+      'Documents refused after being queued: 503 (their write failed), 413 (too large) or 500 (could not be serialized).',
+      () => ingest.counters.failed,
+    );
     this.total('neolight_ingest_write_failures_total', 'Failed write attempts (disk full, I/O errors).', () => ingest.counters.writeFailures);
     this.total('neolight_state_quarantined_total', 'Unreadable state files moved aside at boot or reload.', () => ingest.counters.quarantined);
     this.gauge('neolight_ready', '1 when the service takes documents (not shutting down, queue not full, writes succeeding).', () =>

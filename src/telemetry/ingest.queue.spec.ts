@@ -44,7 +44,7 @@ class ControlledStore extends InMemoryStateStore {
   }
 
   override async probe(bytes: number): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.failure && this.failingKey === undefined) throw this.failure;
     await super.probe(bytes);
   }
 }
@@ -457,8 +457,8 @@ describe('IngestQueue', () => {
 
     it('refuses with 413 a change that would grow the document past DOCUMENT_MAX_BYTES, and keeps taking others', async () => {
       // Arrange
-      sut = makeQueue({ DOCUMENT_MAX_BYTES: '1024' });
-      await sut.open('meta_metrics', FALLBACK, isDoc);
+      sut = makeQueue({ BODY_LIMIT_BYTES: '1024', DOCUMENT_MAX_BYTES: '1024' });
+      await sut.open('meta_metrics', FALLBACK, isDoc, undefined, { capped: true });
       await sut.submit('meta_metrics', append(1));
       const grow = (previous: Document): Document => ({ ...previous, pad: 'x'.repeat(2000) });
 
@@ -470,6 +470,40 @@ describe('IngestQueue', () => {
       expect(seenIn(await sut.submit('meta_metrics', append(2)))).toEqual([1, 2]);
       expect(storedSeen(backend)).toEqual([1, 2]);
       expect(store.saves.every((json) => json.length <= 1024)).toBe(true);
+    });
+
+    it('refuses only the change that takes the document over DOCUMENT_MAX_BYTES, not the rest of its group write', async () => {
+      // Arrange: three changes wait behind a write in progress, the middle one too large
+      sut = makeQueue({ BODY_LIMIT_BYTES: '1024', DOCUMENT_MAX_BYTES: '1024', INGEST_QUEUE_CAPACITY: '8' });
+      await sut.open('meta_metrics', FALLBACK, isDoc, undefined, { capped: true });
+      store.hold();
+      const first = sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 1);
+      const grow = (previous: Document): Document => ({ ...previous, pad: 'x'.repeat(2000) });
+      const batch = [sut.submit('meta_metrics', append(2)), sut.submit('meta_metrics', grow), sut.submit('meta_metrics', append(3))];
+
+      // Act
+      store.release();
+      const outcomes = await Promise.allSettled([first, ...batch]);
+
+      // Assert
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ code: 413 });
+      expect(storedSeen(backend)).toEqual([1, 2, 3]);
+      expect(JSON.parse(backend.documents.get('meta_metrics')!)).not.toHaveProperty('pad');
+      expect(sut.counters).toMatchObject({ accepted: 3, failed: 1 });
+    });
+
+    it('does not cap a document opened without `capped` (atlas: bounded by its types instead)', async () => {
+      // Arrange
+      sut = makeQueue({ BODY_LIMIT_BYTES: '1024', DOCUMENT_MAX_BYTES: '1024' });
+      await sut.open('atlas', FALLBACK, isDoc);
+
+      // Act
+      const result = await sut.submit('atlas', (previous) => ({ ...previous, pad: 'x'.repeat(2000) }));
+
+      // Assert
+      expect(result.bytes.length).toBeGreaterThan(2000);
     });
 
     it('refuses documents with 503 once shutdown has begun', async () => {
@@ -566,6 +600,20 @@ describe('IngestQueue', () => {
       expect([...backend.documents.values()]).toContain('{"per_agent":null}');
     });
 
+    it('stores nothing back when the committed document is only the fallback (never posted)', async () => {
+      // Arrange
+      const replica = new InMemoryStateStore(backend);
+
+      // Act
+      await replica.save('meta_metrics', '{"seen":[2');
+      await until(() => sut.counters.quarantined === 1);
+      await sut.drain();
+
+      // Assert: the fallback would hide what it reads at the next start (an operator's pause)
+      expect(backend.documents.has('meta_metrics')).toBe(false);
+      expect(sut.snapshot('meta_metrics').value).toEqual(FALLBACK());
+    });
+
     it('stores the committed document again when another instance stored something unreadable', async () => {
       // Arrange
       await sut.submit('meta_metrics', append(1));
@@ -641,11 +689,16 @@ describe('IngestQueue', () => {
       const whileFailing = () => sut.submit('meta_metrics', append(2));
       const rejected = sut.counters.rejected;
       expect(whileFailing).toThrow(UnavailableError);
+      // A readiness poll's probe file fits, while this document's writes still fail: still refused
+      store.failingKey = 'meta_metrics';
+      expect(await sut.recheck()).toBe(false);
+      expect(whileFailing).toThrow(UnavailableError);
+      store.failingKey = undefined;
       store.failure = undefined;
       await sut.drain(); // the retry loop writes the first document and clears the error
 
       // Assert
-      expect(sut.counters.rejected).toBe(rejected + 1);
+      expect(sut.counters.rejected).toBe(rejected + 2);
       expect(sut.lastWriteError).toBeUndefined();
       expect(seenIn(await sut.submit('meta_metrics', append(3)))).toEqual([1, 3]);
       await sut.drain();
@@ -654,8 +707,8 @@ describe('IngestQueue', () => {
 
     it('refuses with 413, before acknowledging it, a change that would grow the document past DOCUMENT_MAX_BYTES', async () => {
       // Arrange
-      sut = makeQueue({ INGEST_ACK: 'enqueue', DOCUMENT_MAX_BYTES: '1024' });
-      await sut.open('meta_metrics', FALLBACK, isDoc);
+      sut = makeQueue({ INGEST_ACK: 'enqueue', BODY_LIMIT_BYTES: '1024', DOCUMENT_MAX_BYTES: '1024' });
+      await sut.open('meta_metrics', FALLBACK, isDoc, undefined, { capped: true });
       await sut.submit('meta_metrics', append(1));
       const before = sut.snapshot('meta_metrics');
 
@@ -670,6 +723,7 @@ describe('IngestQueue', () => {
       // Assert
       expect(refused).toMatchObject({ code: 413, message: expect.stringContaining('DOCUMENT_MAX_BYTES') });
       expect(sut.snapshot('meta_metrics')).toBe(before);
+      expect(sut.counters).toMatchObject({ accepted: 1, rejected: 1 });
       await sut.drain();
       expect(storedSeen(backend)).toEqual([1]);
     });

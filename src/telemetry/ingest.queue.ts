@@ -29,6 +29,10 @@ interface Channel {
   isValid: (value: unknown) => value is Document;
   /** Completes a stored document written by someone else (e.g. adds a missing key). */
   revive: (stored: Document) => Document;
+  /** `committed` was read from or written to the store, rather than being the fallback. */
+  stored: boolean;
+  /** Its serialized size is capped at DOCUMENT_MAX_BYTES (changes merge into it, so it can grow). */
+  capped: boolean;
 }
 
 interface Pending {
@@ -90,12 +94,16 @@ export class IngestQueue implements OnModuleDestroy {
     return this.writeErrors.values().next().value;
   }
 
-  /** Loads a document from the repository (or its fallback) and starts serving it. */
+  /**
+   * Loads a document from the repository (or its fallback) and starts serving it. `capped`: a
+   * change that would make it larger than DOCUMENT_MAX_BYTES is refused with a 413.
+   */
   async open(
     key: StateKey,
     fallback: () => Document,
     isValid: (value: unknown) => value is Document,
     revive: (stored: Document) => Document = (stored) => stored,
+    { capped = false }: { capped?: boolean } = {},
   ): Promise<void> {
     if (this.channels.size === 0) {
       await this.repository.open();
@@ -103,7 +111,7 @@ export class IngestQueue implements OnModuleDestroy {
     }
     const value = await this.loadValid(key, isValid);
     const committed = snapshotOf(value ? revive(value) : fallback());
-    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid, revive });
+    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid, revive, stored: value !== undefined, capped });
   }
 
   snapshot(key: StateKey): Snapshot {
@@ -150,7 +158,13 @@ export class IngestQueue implements OnModuleDestroy {
       }
       // Serialized before anything changes: a document JSON cannot represent, or one grown past
       // DOCUMENT_MAX_BYTES, is refused here.
-      const next = this.withinLimit(snapshotOf(reduce(channel.applied)));
+      let next: Snapshot;
+      try {
+        next = this.withinLimit(channel, snapshotOf(reduce(channel.applied)));
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 413) this.counters.rejected++;
+        throw error;
+      }
       channel.applied = next.value;
       this.waiting.push({ key, reduce });
       this.counters.accepted++;
@@ -179,8 +193,10 @@ export class IngestQueue implements OnModuleDestroy {
     const largest = Math.max(...[...this.channels.values()].map((c) => Buffer.byteLength(c.committed.json)));
     try {
       await this.repository.probe(largest);
-      this.writeErrors.clear();
-      return true;
+      // A document with changes still waiting (enqueue mode retries them every second) stays failed
+      // until a real write of it succeeds: the probe file is not that write, nor of its size.
+      for (const key of [...this.writeErrors.keys()]) if (!this.waiting.some((p) => p.key === key)) this.writeErrors.delete(key);
+      return this.writeErrors.size === 0;
     } catch {
       return false;
     }
@@ -222,9 +238,13 @@ export class IngestQueue implements OnModuleDestroy {
       const failedKeys = new Set<StateKey>();
       const started = performance.now();
       const unserializable = new Map<StateKey, DomainError>();
+      const tooLarge = new Map<Pending, DomainError>();
       for (const key of keys) {
         const channel = this.channel(key);
-        const next = this.serialize(key, channel);
+        let next = this.serialize(key, channel);
+        // Too large with everything applied: refuse only the changes that make it so (durable mode;
+        // enqueue mode refused them one by one as they came).
+        if (next instanceof DomainError && next.code === 413) next = this.withoutOversized(key, channel, batch, tooLarge);
         if (next instanceof DomainError) {
           unserializable.set(key, next);
           continue;
@@ -232,6 +252,7 @@ export class IngestQueue implements OnModuleDestroy {
         try {
           await this.repository.save(key, next.json);
           channel.committed = next;
+          channel.stored = true;
           if (this.config.ingestAck === 'durable') this.publish(key, channel, next);
           this.writeErrors.delete(key);
         } catch (error) {
@@ -254,7 +275,7 @@ export class IngestQueue implements OnModuleDestroy {
         continue;
       }
       for (const pending of batch) {
-        const refused = unserializable.get(pending.key);
+        const refused = tooLarge.get(pending) ?? unserializable.get(pending.key);
         if (refused) {
           this.counters.failed++;
           pending.settle?.reject(refused);
@@ -279,7 +300,7 @@ export class IngestQueue implements OnModuleDestroy {
    */
   private serialize(key: StateKey, channel: Channel): Snapshot | DomainError {
     try {
-      return this.withinLimit(snapshotOf(channel.applied));
+      return this.withinLimit(channel, snapshotOf(channel.applied));
     } catch (error) {
       if (error instanceof DomainError) return error;
       this.logger.error({ err: error, key }, 'could not serialize the document; dropping the changes queued with it');
@@ -287,19 +308,41 @@ export class IngestQueue implements OnModuleDestroy {
     }
   }
 
-  private withinLimit(snapshot: Snapshot): Snapshot {
+  private withinLimit(channel: Channel, snapshot: Snapshot): Snapshot {
     const limit = this.config.documentMaxBytes;
-    if (snapshot.bytes.length <= limit) return snapshot;
-    throw new DomainError(`the change would grow the stored document to ${snapshot.bytes.length} bytes, past DOCUMENT_MAX_BYTES (${limit}); nothing changed`, 413);
+    if (!channel.capped || snapshot.bytes.length <= limit) return snapshot;
+    throw new DomainError(`the change would make the stored document ${snapshot.bytes.length} bytes, over DOCUMENT_MAX_BYTES (${limit}); nothing changed`, 413);
   }
 
   /**
-   * Rebuilds `applied` from what is committed plus what is still queued. A queued change that no
-   * longer applies (its reducer throws on the new base) is refused with its own error.
+   * The batch's changes to `key` applied one at a time on the committed document, each checked
+   * against the cap (serializing per change, on this rare path only): those that would take it over
+   * are left out and recorded in `refused`. The rest are written; what is still queued is applied
+   * on top again.
    */
-  private refold(key: StateKey): void {
-    const channel = this.channel(key);
+  private withoutOversized(key: StateKey, channel: Channel, batch: Pending[], refused: Map<Pending, DomainError>): Snapshot | DomainError {
     let doc = channel.committed.value;
+    let last = channel.committed;
+    for (const pending of batch) {
+      if (pending.key !== key) continue;
+      try {
+        last = this.withinLimit(channel, snapshotOf(pending.reduce(doc)));
+        doc = last.value;
+      } catch (error) {
+        refused.set(pending, error instanceof DomainError ? error : new DomainError('the document could not be serialized', 500));
+      }
+    }
+    this.refold(key, doc);
+    return last;
+  }
+
+  /**
+   * Rebuilds `applied` from what is committed (or `base`) plus what is still queued. A queued
+   * change that no longer applies (its reducer throws on the new base) is refused with its own error.
+   */
+  private refold(key: StateKey, base?: Document): void {
+    const channel = this.channel(key);
+    let doc = base ?? channel.committed.value;
     this.waiting = this.waiting.filter((pending) => {
       if (pending.key !== key) return true;
       try {
@@ -331,6 +374,7 @@ export class IngestQueue implements OnModuleDestroy {
           continue;
         }
         channel.committed = snapshotOf(channel.revive(value));
+        channel.stored = true;
         this.refold(key);
       } catch (error) {
         this.logger.error({ err: error, key }, 'could not take in a change made by another writer; keeping ours');
@@ -346,6 +390,12 @@ export class IngestQueue implements OnModuleDestroy {
    * copy of it and a restart would serve the fallback.
    */
   private async restore(key: StateKey, channel: Channel): Promise<void> {
+    if (!channel.stored) {
+      // Only the fallback, never posted: writing it would hide what the fallback reads at the next
+      // start (an operator's Guardian pause). The bad file stays moved aside; the store holds nothing.
+      this.logger.warn({ key }, 'a change made elsewhere was unreadable and is moved aside; no document of ours to store again');
+      return;
+    }
     try {
       await this.repository.save(key, channel.committed.json);
       this.writeErrors.delete(key);

@@ -161,6 +161,20 @@ describe('hostile clients over a real socket', () => {
     expect((await getJson(`${server.url}/health`, 2000)).status).toBe(200);
   });
 
+  it.each([
+    ['an unknown path', 'POST /nothere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json', 404],
+    ['a wrong content type', 'POST /meta/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain', 415],
+  ])('answers %s before reading a 200 MB body, and closes rather than read it', async (_name, head, status) => {
+    // Act
+    const result = await exchange(server.port, (socket) => socket.write(`${head}\r\nContent-Length: 200000000\r\n\r\n{"a":`));
+
+    // Assert
+    const answer = parse(result.received);
+    expect(answer).toMatchObject({ status, body: { code: status } });
+    expect(answer.headers).toContain('connection: close');
+    expect(result.closedByServer).toBe(true);
+  });
+
   it('answers a malformed URL with 400 in the error shape', async () => {
     // Act
     const result = await exchange(server.port, (socket) => socket.write('GET /meta/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));

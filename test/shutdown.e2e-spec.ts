@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { postFresh, startServer, tempRoot } from './support/server.js';
 
@@ -73,5 +74,18 @@ describe('graceful shutdown', () => {
 
     expect(server.lines.some((l) => l.includes('stopped cleanly'))).toBe(true);
     expect(JSON.parse(readFileSync(join(root, 'state', 'atlas_state.json'), 'utf8')).latest.before.payload.seq).toBe(1);
+  });
+
+  it('is not held up by a CONNECT client that never closes its side', async () => {
+    const server = await startServer({ NEOLIGHT_ROOT: tempRoot('neolight-term4-'), SHUTDOWN_GRACE_MS: '3000' });
+    const socket = connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    const answered = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+    socket.write('CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+    expect(await answered).toMatch(/^HTTP\/1\.1 405 /);
+
+    expect(await server.kill('SIGTERM')).toBe(0);
+    expect(server.lines.some((l) => l.includes('stopped cleanly'))).toBe(true);
+    socket.destroy();
   });
 });

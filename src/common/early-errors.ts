@@ -42,7 +42,9 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
  */
 export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => socket.destroy()); // the client may be gone already: not the process's problem
-  socket.end(rawAnswer(405, 'CONNECT is not supported: this service is not a proxy', `Allow: ${ALLOWED_METHODS}\r\n`));
+  // Closed for good once the answer is out: Node's HTTP timeouts no longer watch this socket, and a
+  // client that never closed its side would hold it open, and a graceful shutdown, forever.
+  socket.end(rawAnswer(405, 'CONNECT is not supported: this service is not a proxy', `Allow: ${ALLOWED_METHODS}\r\n`), () => socket.destroy());
 }
 
 /** A whole HTTP/1.1 response in the error shape, written straight to a socket Node no longer answers on. */
@@ -66,13 +68,26 @@ function describe(code: string | undefined): [number, string] {
  *   in `createAdapter()`) answered it with an empty body, not the error shape.
  * - a request no route takes (an unknown path, or a known one with the wrong method): its 404 or
  *   405 (the filter tells them apart), rather than a 400 for a malformed body or a 413 for a large
- *   one; and no body is read only to be thrown away.
+ *   one. Its body is never read: the connection closes after the answer.
  */
 export function refuseEarly(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      closeAfterAnswer(request, reply);
       return done(new DomainError('the Host header is missing: every HTTP/1.1 request must carry one', 400));
     }
-    done(request.is404 ? new NotFoundException() : undefined);
+    if (!request.is404) return done();
+    closeAfterAnswer(request, reply);
+    done(new NotFoundException());
   });
+}
+
+/**
+ * For an answer given before the request's body is read: `Connection: close` when there is a body.
+ * Node would otherwise read the whole body, however large (only the request timeout bounds it),
+ * to keep the connection alive.
+ */
+export function closeAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
+  const length = request.headers['content-length'];
+  if ((length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined) reply.header('connection', 'close');
 }

@@ -8,17 +8,10 @@ import { releaseStartupMemory, STARTUP_SETTLE_MS } from './common/startup-memory
 import { AppConfig, ConfigError } from './config/app.config.js';
 
 async function main(): Promise<void> {
-  const app = await createApp().catch((error: unknown) => {
-    // A bad variable, or a state file the system will not let us read (a directory, no permission):
-    // one line the operator can act on, not a stack.
-    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-    else if (isSystemError(error)) process.stderr.write(`could not start: ${error.message}\n`);
-    else throw error;
-    process.exit(1);
-  });
+  const app = await createApp().catch(failStart);
   const config = app.get(AppConfig);
   const logger = new Logger('Main');
-  await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host }).catch(failStart);
   // Node writes its compile cache (main.ts) at a clean exit; a process killed after a new build
   // would leave every later start without it (~60 ms and ~5 MB more). A no-op when it is current.
   flushCompileCache();
@@ -45,7 +38,10 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'already shutting down: the drain goes on');
+      return;
+    }
     stopping = true;
     clearTimeout(release);
     logger.log({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining the ingest queue');
@@ -72,6 +68,18 @@ async function main(): Promise<void> {
   // default action and kill the process in the middle of its drain.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * A bad variable, or what the system refuses (a state file it may not read, a port in use): one
+ * line the operator can act on, not a stack. Anything else is thrown on.
+ */
+function failStart(error: unknown): never {
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else if (isSystemError(error)) process.stderr.write(`could not start: ${error.message}\n`);
+  else throw error;
+  flushLogsSync();
+  process.exit(1);
 }
 
 function isSystemError(error: unknown): error is NodeJS.ErrnoException {

@@ -210,6 +210,17 @@ describe('configuration at boot', () => {
     expect(stderr.trim().split('\n')).toEqual([`could not start: cannot read the stored document ${join(root, 'state', 'meta_metrics.json')} (EISDIR)`]);
   });
 
+  it('stops with one message when its port is taken', async () => {
+    const first = await startServer({ NEOLIGHT_ROOT: tempRoot() });
+    try {
+      const { code, stderr } = await runToExit({ NEOLIGHT_ROOT: tempRoot(), HOST: '127.0.0.1', PORT: String(first.port) });
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^could not start: .*EADDRINUSE/)]);
+    } finally {
+      await first.kill('SIGKILL');
+    }
+  });
+
   it('honours the old METRICS_PATH name', async () => {
     const root = tempRoot();
     const metricsPath = join(root, 'elsewhere', 'mm.json');

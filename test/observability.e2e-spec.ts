@@ -196,6 +196,20 @@ describe('probes', () => {
       const ready = await probe(app, '/health/ready');
       expect(ready.status).toBe(200);
       expect(ready.body.details.storage).toMatchObject({ status: 'up', free_bytes: expect.any(Number) });
+      // /status measures the same volume: not 0 % for a state/ that does not exist
+      expect((await app.inject('/status')).json().system.disk).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is ready with the in-memory store, and says it measured no disk', async () => {
+    const root = tempRoot();
+    const app = await createTestApp({ NEOLIGHT_ROOT: join(root, 'never-created'), STATE_STORE: 'memory' });
+    try {
+      const ready = await probe(app, '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.details.storage).toEqual({ status: 'up', message: 'no document directory to measure' });
     } finally {
       await app.close();
     }

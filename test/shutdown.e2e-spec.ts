@@ -73,6 +73,7 @@ describe('graceful shutdown', () => {
     expect(await exit).toBe(0);
 
     expect(server.lines.some((l) => l.includes('stopped cleanly'))).toBe(true);
+    expect(server.lines.filter((l) => l.includes('already shutting down'))).toHaveLength(2);
     expect(JSON.parse(readFileSync(join(root, 'state', 'atlas_state.json'), 'utf8')).latest.before.payload.seq).toBe(1);
   });
 

@@ -49,16 +49,17 @@ export class ReadinessIndicators {
     // state/, which then need not exist): the least free space among them. A directory that does
     // not exist holds nothing to measure (the in-memory store creates none; the file store's
     // write probe above fails first).
-    let free = Number.MAX_SAFE_INTEGER;
+    let free: number | undefined;
     for (const dir of new Set([dirname(this.config.metricsPath), dirname(this.config.atlasPath)])) {
       try {
         const fs = await statfs(dir);
-        free = Math.min(free, fs.bavail * fs.bsize);
+        free = Math.min(free ?? Infinity, fs.bavail * fs.bsize);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT') return check.down({ message: `cannot measure free space (${code ?? 'error'})` });
       }
     }
+    if (free === undefined) return check.up({ message: 'no document directory to measure' });
     const data = { free_bytes: free, min_free_bytes: this.config.readyMinFreeDiskBytes };
     return free < this.config.readyMinFreeDiskBytes ? check.down({ ...data, message: 'low disk space' }) : check.up(data);
   }

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { statfs } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 import { AppConfig } from '../config/app.config.js';
 
 export interface SystemSample {
@@ -9,7 +10,7 @@ export interface SystemSample {
   cpu: number;
   /** Memory in use (total minus available), in percent. */
   memory: number;
-  /** Space used on the volume that holds `state/`, in percent, as `df` counts it. */
+  /** Space used on the volume that holds the meta-metrics document (`METRICS_PATH`), in percent, as `df` counts it. */
   disk: number;
 }
 
@@ -48,7 +49,7 @@ export class SystemMonitor implements OnModuleInit {
     const busy = cpu.busy - this.lastCpu.busy;
     const total = cpu.total - this.lastCpu.total;
     this.lastCpu = cpu;
-    const disk = await diskUsage(this.config.stateDir);
+    const disk = await diskUsage(dirname(this.config.metricsPath));
     this.current = {
       cpu: total > 0 ? round((busy / total) * 100) : this.current.cpu,
       memory: round(((totalmem() - freemem()) / totalmem()) * 100),

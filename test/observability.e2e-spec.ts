@@ -182,7 +182,7 @@ describe('probes', () => {
       expect((await post(app, '/meta/metrics', FIXTURE)).statusCode).toBe(503);
       const ready = await probe(app, '/health/ready');
       expect(ready.status).toBe(503);
-      expect(ready.body.details.ingest).toMatchObject({ status: 'down', message: 'last write failed (ENOTDIR)' });
+      expect(ready.body.details.ingest).toMatchObject({ status: 'down', message: 'last write failed (meta_metrics: ENOTDIR)' });
       expect(JSON.stringify(ready.body)).not.toContain(root);
     } finally {
       await app.close();

@@ -29,10 +29,10 @@ export class ReadinessIndicators {
     if (this.shutdown.shuttingDown) return check.down({ ...data, message: 'shutting down' });
     if (this.ingest.depth >= this.ingest.capacity) return check.down({ ...data, message: 'queue saturated' });
     if (!(await this.ingest.recheck())) {
-      // The code only (ENOSPC, EROFS...): the error's message names the file's absolute path, and this probe is open to anyone.
-      const error: NodeJS.ErrnoException | undefined = this.ingest.lastWriteError;
-      const code = error?.code ?? 'unknown error';
-      return check.down({ ...data, message: `last write failed (${code})` });
+      // Each document with its error's code only (ENOSPC, EROFS...): the message names the file's
+      // absolute path, and this probe is open to anyone.
+      const failed = [...this.ingest.failedWrites].map(([key, error]: [string, NodeJS.ErrnoException]) => `${key}: ${error.code ?? 'unknown error'}`);
+      return check.down({ ...data, message: `last write failed (${failed.join(', ')})` });
     }
     return check.up(data);
   }

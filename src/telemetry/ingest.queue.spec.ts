@@ -354,7 +354,7 @@ describe('IngestQueue', () => {
       expect(sut.snapshot('meta_metrics')).toBe(committed);
       expect(storedSeen(backend)).toEqual([0]);
       expect(sut.counters).toMatchObject({ accepted: 1, failed: 3, writeFailures: 2 });
-      expect(sut.lastWriteError).toBe(store.failure);
+      expect(sut.failedWrites.get('meta_metrics')).toBe(store.failure);
     });
 
     it('drops the failed documents and accepts new ones once writes work again', async () => {
@@ -370,7 +370,7 @@ describe('IngestQueue', () => {
       // Assert
       expect(seenIn(result)).toEqual([0, 2]);
       expect(storedSeen(backend)).toEqual([0, 2]);
-      expect(sut.lastWriteError).toBeUndefined();
+      expect(sut.failedWrites.get('meta_metrics')).toBeUndefined();
       expect(sut.counters).toMatchObject({ accepted: 2, failed: 1, writeFailures: 1 });
     });
 
@@ -381,7 +381,7 @@ describe('IngestQueue', () => {
 
       // Act
       const whileFull = await sut.recheck();
-      const errorWhileFull = sut.lastWriteError;
+      const errorWhileFull = sut.failedWrites.get('meta_metrics');
       store.failure = undefined;
       const afterwards = await sut.recheck();
 
@@ -389,7 +389,7 @@ describe('IngestQueue', () => {
       expect(whileFull).toBe(false);
       expect(errorWhileFull).toMatchObject({ code: 'ENOSPC' });
       expect(afterwards).toBe(true);
-      expect(sut.lastWriteError).toBeUndefined();
+      expect(sut.failedWrites.get('meta_metrics')).toBeUndefined();
     });
 
     it("keeps one document's write error while another document's writes succeed", async () => {
@@ -404,7 +404,7 @@ describe('IngestQueue', () => {
 
       // Assert
       expect(seenIn(atlas)).toEqual([2]);
-      expect(sut.lastWriteError).toMatchObject({ code: 'ENOSPC' });
+      expect(sut.failedWrites.get('meta_metrics')).toMatchObject({ code: 'ENOSPC' });
       expect(sut.accepting).toBe(false);
     });
 
@@ -449,7 +449,7 @@ describe('IngestQueue', () => {
       await expect(refused).rejects.toMatchObject({ code: 500 });
       expect(sut.depth).toBe(0);
       expect(sut.snapshot('meta_metrics')).toBe(committed);
-      expect(sut.lastWriteError).toBeUndefined();
+      expect(sut.failedWrites.get('meta_metrics')).toBeUndefined();
       expect(seenIn(await sut.submit('meta_metrics', append(1)))).toEqual([0, 1]);
       expect(storedSeen(backend)).toEqual([0, 1]);
       expect(JSON.parse(store.saves[store.saves.length - 1])).not.toHaveProperty('big');
@@ -683,7 +683,7 @@ describe('IngestQueue', () => {
       // Arrange: the first document is acknowledged before its write fails
       store.failure = enospc();
       await sut.submit('meta_metrics', append(1));
-      await until(() => sut.lastWriteError !== undefined);
+      await until(() => sut.failedWrites.get('meta_metrics') !== undefined);
 
       // Act
       const whileFailing = () => sut.submit('meta_metrics', append(2));
@@ -699,7 +699,7 @@ describe('IngestQueue', () => {
 
       // Assert
       expect(sut.counters.rejected).toBe(rejected + 2);
-      expect(sut.lastWriteError).toBeUndefined();
+      expect(sut.failedWrites.get('meta_metrics')).toBeUndefined();
       expect(seenIn(await sut.submit('meta_metrics', append(3)))).toEqual([1, 3]);
       await sut.drain();
       expect(storedSeen(backend)).toEqual([1, 3]);

@@ -86,12 +86,12 @@ export class IngestQueue implements OnModuleDestroy {
   }
 
   /**
-   * Why the last write of some document failed (disk full, I/O error), while no write of that
-   * document has succeeded since. Per document: a small atlas update that fits on a nearly full disk
-   * must not hide that the meta-metrics document no longer does.
+   * Every document whose last write failed (disk full, I/O error), with why, while no write of it
+   * has succeeded since. Per document: a small atlas update that fits on a nearly full disk must not
+   * hide that the meta-metrics document no longer does.
    */
-  get lastWriteError(): Error | undefined {
-    return this.writeErrors.values().next().value;
+  get failedWrites(): ReadonlyMap<StateKey, Error> {
+    return this.writeErrors;
   }
 
   /**

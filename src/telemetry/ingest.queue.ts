@@ -64,8 +64,9 @@ export class IngestQueue implements OnModuleDestroy {
   private readonly writeErrors = new Map<StateKey, Error>();
 
   /**
-   * accepted: acknowledged with a 2xx. rejected: refused up front (queue full, shutting down).
-   * failed: refused because their write failed. writeFailures: failed write attempts.
+   * accepted: acknowledged with a 2xx. rejected: refused before being queued (queue full, shutting
+   * down; in enqueue mode also writes failing or too large). failed: refused after being queued
+   * (their write failed, too large, not serializable). writeFailures: failed write attempts.
    * quarantined: stored documents moved aside as unreadable.
    */
   readonly counters = { accepted: 0, rejected: 0, failed: 0, writeFailures: 0, quarantined: 0 };
@@ -294,9 +295,9 @@ export class IngestQueue implements OnModuleDestroy {
   /**
    * The snapshot to write, or the error its batch is refused with: a 413 when the document would
    * grow past DOCUMENT_MAX_BYTES (partial documents merge into it, so a stream of them could grow it
-   * until it no longer serializes), a 500 when it cannot be serialized (JSON nested past the stack,
-   * a BigInt; the body parser's limits keep request bodies from ever getting here). Either way the
-   * batch is dropped, not retried forever.
+   * until it no longer serializes; the caller then refuses only the changes that cross it), a 500
+   * when it cannot be serialized (JSON nested past the stack, a BigInt; the body parser's limits keep
+   * request bodies from ever getting here), and that batch is dropped, not retried forever.
    */
   private serialize(key: StateKey, channel: Channel): Snapshot | DomainError {
     try {
@@ -320,7 +321,7 @@ export class IngestQueue implements OnModuleDestroy {
    * are left out and recorded in `refused`. The rest are written; what is still queued is applied
    * on top again.
    */
-  private withoutOversized(key: StateKey, channel: Channel, batch: Pending[], refused: Map<Pending, DomainError>): Snapshot | DomainError {
+  private withoutOversized(key: StateKey, channel: Channel, batch: Pending[], refused: Map<Pending, DomainError>): Snapshot {
     let doc = channel.committed.value;
     let last = channel.committed;
     for (const pending of batch) {

@@ -164,6 +164,21 @@ describe('IngestQueue', () => {
       expect(sut.counters.quarantined).toBe(1);
     });
 
+    it('warns when the stored document is already larger than DOCUMENT_MAX_BYTES, and serves it', async () => {
+      // Arrange
+      const logWarn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      backend.documents.set('meta_metrics', JSON.stringify({ seen: [7], pad: 'x'.repeat(2000) }));
+      sut = makeQueue({ BODY_LIMIT_BYTES: '1024', DOCUMENT_MAX_BYTES: '1024' });
+
+      // Act
+      await sut.open('meta_metrics', FALLBACK, isDoc, undefined, { capped: true });
+
+      // Assert
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([7]);
+      expect(logWarn).toHaveBeenCalledWith(expect.objectContaining({ key: 'meta_metrics', limit: 1024 }), 'the stored document is larger than DOCUMENT_MAX_BYTES');
+      logWarn.mockRestore();
+    });
+
     it('keeps channels apart', async () => {
       // Arrange
       backend.documents.set('atlas', '{"seen":[9]}');

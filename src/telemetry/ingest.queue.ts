@@ -113,6 +113,10 @@ export class IngestQueue implements OnModuleDestroy {
     const value = await this.loadValid(key, isValid);
     const committed = snapshotOf(value ? revive(value) : fallback());
     this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid, revive, stored: value !== undefined, capped });
+    if (capped && committed.bytes.length > this.config.documentMaxBytes) {
+      // Served as it is; any change that leaves it this large gets a 413, until a smaller whole document replaces it.
+      this.logger.warn({ key, bytes: committed.bytes.length, limit: this.config.documentMaxBytes }, 'the stored document is larger than DOCUMENT_MAX_BYTES');
+    }
   }
 
   snapshot(key: StateKey): Snapshot {

@@ -120,6 +120,16 @@ describe('NeoLight Dashboard routes (inject)', () => {
     expect(after.headers.etag).not.toBe(etag);
   });
 
+  it('compares If-None-Match as HTTP does: weakly, in a list, or *', async () => {
+    const etag = (await get('/meta/metrics')).headers.etag as string;
+    expect(etag).toMatch(/^W\/"/);
+    const strong = etag.slice(2);
+    for (const header of [strong, `"other", ${etag}`, ` ${strong} , "other"`, '*']) {
+      expect([header, (await get('/meta/metrics', { 'if-none-match': header })).statusCode]).toEqual([header, 304]);
+    }
+    expect((await get('/meta/metrics', { 'if-none-match': '"other", W/"another"' })).statusCode).toBe(200);
+  });
+
   it('merges a partial (stress runner) document and keeps per_agent and guardian', async () => {
     await post('/meta/metrics', fixtureWith(3));
     const res = await post('/meta/metrics', { stress_last: { scenario: 'flash_crash', passed: true }, stress_timestamp: '2026-11-21T15:00:00Z' });

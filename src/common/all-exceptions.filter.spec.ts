@@ -133,6 +133,15 @@ describe('AllExceptionsFilter', () => {
       // Assert
       expect(logError).not.toHaveBeenCalled();
     });
+
+    it('does not log our own 503 (overload, shutdown) as an error with a stack', () => {
+      // Act
+      const { status } = answer(new UnavailableError('ingest queue is full; retry later', 1), 'POST', '/meta/metrics');
+
+      // Assert
+      expect(status).toBe(503);
+      expect(logError).not.toHaveBeenCalled();
+    });
   });
 
   describe('routing misses', () => {

@@ -34,7 +34,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const answer = this.describe(exception, request);
-    if (answer.status >= 500) {
+    // A fault, with its stack. Not our own 503s (queue full, shutting down, stream cap): they are the
+    // answers overload is meant to get, and a stack per refused request would flood the log.
+    if (answer.status >= 500 && !(exception instanceof DomainError && answer.status === 503)) {
       this.logger.error({ err: exception, method: request.method, url: request.url }, 'request failed');
     }
     for (const [name, value] of Object.entries(answer.headers ?? {})) httpAdapter.setHeader(reply, name, value);

@@ -11,7 +11,8 @@ const QUIET_PATHS = /^\/(health(\/[a-z]*)?|metrics)\/?(\?|$)/i;
 export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
   fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
-    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.test(request.url) ? 'debug' : 'info';
+    // 503 is overload or shutdown answered as designed (Retry-After): a warning, not a fault.
+    const level = status >= 500 && status !== 503 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.test(request.url) ? 'debug' : 'info';
     if (logger.isLevelEnabled(level)) {
       logger[level](
         { reqId: request.id, method: request.method, url: request.url, status, ms: Math.round(reply.elapsedTime * 100) / 100 },

@@ -27,7 +27,7 @@ export class MetaController {
   metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string {
     const snapshot = this.meta.current();
     reply.header('etag', snapshot.etag).header('cache-control', 'no-cache');
-    if (ifNoneMatch === snapshot.etag) {
+    if (ifNoneMatch !== undefined && matchesAny(ifNoneMatch, snapshot.etag)) {
       reply.status(304);
       return '';
     }
@@ -85,4 +85,15 @@ export class MetaController {
   regime(): Record<string, unknown> {
     return this.meta.regime();
   }
+}
+
+/**
+ * `If-None-Match` as HTTP compares it (RFC 9110, 13.1.2): `*`, or a list of tags, compared weakly
+ * (`W/"x"` matches `"x"`). An exact string comparison missed lists and the tag without `W/`.
+ */
+function matchesAny(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  const ours = opaque(etag);
+  return ifNoneMatch.split(',').some((tag) => opaque(tag) === ours);
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
 import { isPlainObject } from '../common/lenient-json.js';
@@ -170,7 +171,7 @@ export class NeolightMetrics implements OnModuleDestroy {
           const entries = Object.entries(section()).sort(([a], [b]) => a.localeCompare(b)).slice(0, max);
           for (const [key, entry] of entries) {
             const value = field === undefined ? entry : isPlainObject(entry) ? entry[field] : undefined;
-            if (typeof value === 'number' && Number.isFinite(value)) gauge.set({ [label]: key.slice(0, 64) }, value);
+            if (typeof value === 'number' && Number.isFinite(value)) gauge.set({ [label]: labelValue(key) }, value);
           }
         },
       }),
@@ -198,4 +199,13 @@ export class NeolightMetrics implements OnModuleDestroy {
 
 function finite(value: unknown, fallback = 0): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+/**
+ * A name as a label value, at most 64 characters. A longer one keeps its first 55 and ends in `~`
+ * and 8 characters of its hash: two names that share their first 64 characters stay two series
+ * (a plain cut merged them, and one agent's number was reported under the other's name).
+ */
+export function labelValue(name: string): string {
+  return name.length <= 64 ? name : `${name.slice(0, 55)}~${createHash('sha1').update(name).digest('hex').slice(0, 8)}`;
 }

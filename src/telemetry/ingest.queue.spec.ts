@@ -555,6 +555,32 @@ describe('IngestQueue', () => {
       expect(seenIn(await submitted)).toEqual([1]);
     });
 
+    it('writes and announces a document once when its changes were already written with another document', async () => {
+      // Arrange: a meta write is held while an atlas change and then a second one arrive
+      await sut.open('atlas', FALLBACK, isDoc);
+      const announced: StateKey[] = [];
+      sut.onChange((key) => announced.push(key));
+      store.hold();
+      const first = sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 1);
+      const metaSecond = sut.submit('meta_metrics', append(2));
+      const atlasFirst = sut.submit('atlas', append(1));
+      store.release();
+      store.hold();
+      await until(() => store.saves.length === 2); // the second group write: meta first, held
+      const atlasSecond = sut.submit('atlas', append(2)); // folded into the atlas write that follows it
+
+      // Act
+      store.release();
+      await Promise.all([first, atlasFirst, metaSecond, atlasSecond]);
+      await sut.drain();
+
+      // Assert
+      expect(storedSeen(backend, 'atlas')).toEqual([1, 2]);
+      expect(store.saves).toEqual(['{"seen":[1],"stale":false}', '{"seen":[1,2],"stale":false}', '{"seen":[1,2],"stale":false}']); // meta, meta, atlas
+      expect(announced).toEqual(['meta_metrics', 'meta_metrics', 'atlas']);
+    });
+
     it('tells onChange listeners about each committed snapshot', async () => {
       // Arrange
       const listener = jest.fn<(key: StateKey, snapshot: Snapshot) => void>();

@@ -246,6 +246,9 @@ export class IngestQueue implements OnModuleDestroy {
       const tooLarge = new Map<Pending, DomainError>();
       for (const key of keys) {
         const channel = this.channel(key);
+        // Already on disk: changes that arrived while the previous write ran were folded into it.
+        // Writing it again cost an fsync and sent live-update clients the same document twice.
+        if (channel.applied === channel.committed.value) continue;
         let next = this.serialize(key, channel);
         // Too large with everything applied: refuse only the changes that make it so (durable mode;
         // enqueue mode refused them one by one as they came).

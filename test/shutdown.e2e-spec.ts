@@ -56,6 +56,11 @@ describe('graceful shutdown', () => {
       }
     }
     expect(after.filter((r) => r.status === 503).length).toBeGreaterThan(0);
+    // Refusals during shutdown are answers as designed: logged as warnings, never as faults with a stack.
+    const refusals = server.lines.filter((l) => l.includes('"status":503'));
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.map((l) => JSON.parse(l).level)).toEqual(refusals.map(() => 'warn'));
+    expect(server.lines.filter((l) => l.includes('request failed'))).toEqual([]);
     const onDisk = JSON.parse(readFileSync(join(root, 'state', 'atlas_state.json'), 'utf8'));
     before.forEach((_, i) => expect(onDisk.latest[`e${i}`].payload.seq).toBe(i));
     expect(Object.keys(onDisk.latest).filter((t) => t.startsWith('late'))).toEqual([]);

@@ -17,4 +17,10 @@ describe('labelValue', () => {
     expect(one.startsWith('A'.repeat(55))).toBe(true);
     expect(labelValue(`${'A'.repeat(64)}one`)).toBe(one);
   });
+
+  it('hashes a short name with a "~" too, so it cannot pose as a long name\'s label', () => {
+    const long = labelValue(`${'A'.repeat(64)}one`);
+    expect(labelValue(long)).not.toBe(long);
+    expect(labelValue('a~b')).not.toBe('a~b');
+  });
 });

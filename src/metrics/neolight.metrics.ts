@@ -202,10 +202,11 @@ function finite(value: unknown, fallback = 0): number {
 }
 
 /**
- * A name as a label value, at most 64 characters. A longer one keeps its first 55 and ends in `~`
- * and 8 characters of its hash: two names that share their first 64 characters stay two series
- * (a plain cut merged them, and one agent's number was reported under the other's name).
+ * A name as a label value, at most 64 characters. A longer one (or one with a `~`, which could
+ * otherwise look like another's) keeps its first 55 and ends in `~` and 8 characters of its hash:
+ * two names that share their first 64 characters stay two series (a plain cut merged them, and one
+ * agent's number was reported under the other's name).
  */
 export function labelValue(name: string): string {
-  return name.length <= 64 ? name : `${name.slice(0, 55)}~${createHash('sha1').update(name).digest('hex').slice(0, 8)}`;
+  return name.length <= 64 && !name.includes('~') ? name : `${name.slice(0, 55)}~${createHash('sha1').update(name).digest('hex').slice(0, 8)}`;
 }

@@ -15,6 +15,8 @@ class ControlledStore extends InMemoryStateStore {
   failure: Error | undefined;
   /** When set, only saves of this document fail (a small one still fits on a nearly full disk). */
   failingKey: StateKey | undefined;
+  /** Runs once a save has landed, before it resolves (to act between two writes of the queue). */
+  afterSave: ((key: StateKey) => Promise<void>) | undefined;
   /** Whether it says its saves block the event loop (as the file store does with inline writes). */
   blocking = false;
 
@@ -41,6 +43,7 @@ class ControlledStore extends InMemoryStateStore {
     if (this.gate) await this.gate.promise;
     if (this.failure && (this.failingKey === undefined || this.failingKey === key)) throw this.failure;
     await super.save(key, json);
+    await this.afterSave?.(key);
   }
 
   override async probe(bytes: number): Promise<void> {
@@ -579,6 +582,46 @@ describe('IngestQueue', () => {
       expect(storedSeen(backend, 'atlas')).toEqual([1, 2]);
       expect(store.saves).toEqual(['{"seen":[1],"stale":false}', '{"seen":[1,2],"stale":false}', '{"seen":[1,2],"stale":false}']); // meta, meta, atlas
       expect(announced).toEqual(['meta_metrics', 'meta_metrics', 'atlas']);
+    });
+
+    it('acknowledges nothing the store lost: a failed write-back after a bad foreign file makes the next change write (and fail), then is retried', async () => {
+      // Arrange: the second atlas change is folded into the atlas write of the second group write
+      await sut.open('atlas', FALLBACK, isDoc);
+      const replica = new InMemoryStateStore(backend);
+      store.hold();
+      const m1 = sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 1);
+      const m2 = sut.submit('meta_metrics', append(2));
+      const a1 = sut.submit('atlas', append(1));
+      store.release();
+      store.hold();
+      await until(() => store.saves.length === 2); // group write 2: meta, held
+      const w1 = sut.submit('atlas', append(2)); // folded into the atlas write that follows
+      // Right after that atlas write lands, another writer leaves the file unreadable, and our
+      // writes of it start failing: the write-back fails, and the store holds no atlas document.
+      store.afterSave = async (key) => {
+        if (key !== 'atlas') return;
+        store.afterSave = undefined;
+        await replica.save('atlas', '{"seen":[9');
+        store.failure = Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        store.failingKey = 'atlas';
+      };
+
+      // Act
+      store.release();
+      const outcomes = await Promise.allSettled([m1, m2, a1, w1]);
+
+      // Assert: the change whose only copy was lost is not acknowledged
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(UnavailableError);
+      expect(sut.counters.quarantined).toBe(1);
+      expect(await sut.recheck()).toBe(false); // the probe file fits; the store still lacks the document
+      store.failure = undefined;
+      store.failingKey = undefined;
+      // The write-back is retried by itself, a second later
+      for (let i = 0; i < 60 && !backend.documents.has('atlas'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(storedSeen(backend, 'atlas')).toEqual([1, 2]);
+      expect(await sut.recheck()).toBe(true);
     });
 
     it('tells onChange listeners about each committed snapshot', async () => {

@@ -31,6 +31,8 @@ interface Channel {
   revive: (stored: Document) => Document;
   /** `committed` was read from or written to the store, rather than being the fallback. */
   stored: boolean;
+  /** The store lacks `committed`, which it should hold: another writer's bad file was moved aside and writing ours back failed (retried). */
+  missing: boolean;
   /** Its serialized size is capped at DOCUMENT_MAX_BYTES (changes merge into it, so it can grow). */
   capped: boolean;
 }
@@ -112,7 +114,7 @@ export class IngestQueue implements OnModuleDestroy {
     }
     const value = await this.loadValid(key, isValid);
     const committed = snapshotOf(value ? revive(value) : fallback());
-    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid, revive, stored: value !== undefined, capped });
+    this.channels.set(key, { committed, applied: committed.value, visible: committed, fallback, isValid, revive, stored: value !== undefined, missing: false, capped });
     if (capped && committed.bytes.length > this.config.documentMaxBytes) {
       // Served as it is; any change that leaves it this large gets a 413, until a smaller whole document replaces it.
       this.logger.warn({ key, bytes: committed.bytes.length, limit: this.config.documentMaxBytes }, 'the stored document is larger than DOCUMENT_MAX_BYTES');
@@ -200,7 +202,10 @@ export class IngestQueue implements OnModuleDestroy {
       await this.repository.probe(largest);
       // A document with changes still waiting (enqueue mode retries them every second) stays failed
       // until a real write of it succeeds: the probe file is not that write, nor of its size.
-      for (const key of [...this.writeErrors.keys()]) if (!this.waiting.some((p) => p.key === key)) this.writeErrors.delete(key);
+      // Nor one whose committed document the store lacks (a write-back that failed is retried by itself).
+      for (const key of [...this.writeErrors.keys()]) {
+        if (!this.waiting.some((p) => p.key === key) && !this.channel(key).missing) this.writeErrors.delete(key);
+      }
       return this.writeErrors.size === 0;
     } catch {
       return false;
@@ -248,10 +253,10 @@ export class IngestQueue implements OnModuleDestroy {
         const channel = this.channel(key);
         // Already on disk: changes that arrived while the previous write ran were folded into it.
         // Writing it again cost an fsync and sent live-update clients the same document twice.
-        if (channel.applied === channel.committed.value) continue;
+        if (channel.applied === channel.committed.value && !channel.missing) continue;
         let next = this.serialize(key, channel);
-        // Too large with everything applied: refuse only the changes that make it so (durable mode;
-        // enqueue mode refused them one by one as they came).
+        // Too large with everything applied: refuse only the changes that make it so. (Enqueue mode
+        // refused them one by one as they came; only a larger base from another writer gets here.)
         if (next instanceof DomainError && next.code === 413) next = this.withoutOversized(key, channel, batch, tooLarge);
         if (next instanceof DomainError) {
           unserializable.set(key, next);
@@ -261,6 +266,7 @@ export class IngestQueue implements OnModuleDestroy {
           await this.repository.save(key, next.json);
           channel.committed = next;
           channel.stored = true;
+          channel.missing = false;
           if (this.config.ingestAck === 'durable') this.publish(key, channel, next);
           this.writeErrors.delete(key);
         } catch (error) {
@@ -279,6 +285,11 @@ export class IngestQueue implements OnModuleDestroy {
         if (retry.length > 0) {
           this.waiting = [...retry, ...this.waiting];
           await sleep(WRITE_RETRY_MS);
+        }
+        if (tooLarge.size > 0) {
+          // Acknowledged already: only a document another writer stored meanwhile can have made them too large.
+          this.counters.failed += tooLarge.size;
+          this.logger.error({ count: tooLarge.size }, 'acknowledged changes dropped: on the document another writer stored, they exceed DOCUMENT_MAX_BYTES');
         }
         continue;
       }
@@ -383,6 +394,7 @@ export class IngestQueue implements OnModuleDestroy {
         }
         channel.committed = snapshotOf(channel.revive(value));
         channel.stored = true;
+        channel.missing = false;
         this.refold(key);
       } catch (error) {
         this.logger.error({ err: error, key }, 'could not take in a change made by another writer; keeping ours');
@@ -406,12 +418,16 @@ export class IngestQueue implements OnModuleDestroy {
     }
     try {
       await this.repository.save(key, channel.committed.json);
+      channel.missing = false;
       this.writeErrors.delete(key);
       this.logger.warn({ key }, 'a change made elsewhere was unreadable and is moved aside; the committed document is stored again');
     } catch (error) {
+      channel.missing = true;
       this.writeErrors.set(key, error as Error);
       this.counters.writeFailures++;
-      this.logger.error({ err: error, key }, 'could not store the committed document again after an unreadable change');
+      this.logger.error({ err: error, key }, 'could not store the committed document again after an unreadable change; retrying');
+      // Through the reload path, so the retry is serialized with every other write of the document.
+      setTimeout(() => this.reloadLater(key), WRITE_RETRY_MS).unref();
     }
   }
 

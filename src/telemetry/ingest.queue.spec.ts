@@ -812,6 +812,30 @@ describe('IngestQueue', () => {
       expect(storedSeen(backend)).toEqual([1]);
     });
 
+    it('counts and logs acknowledged changes that a larger document from another writer pushes over DOCUMENT_MAX_BYTES', async () => {
+      // Arrange
+      sut = makeQueue({ INGEST_ACK: 'enqueue', BODY_LIMIT_BYTES: '1024', DOCUMENT_MAX_BYTES: '1024' });
+      await sut.open('meta_metrics', FALLBACK, isDoc, undefined, { capped: true });
+      const replica = new InMemoryStateStore(backend);
+      store.afterSave = async () => {
+        store.afterSave = undefined;
+        await replica.save('meta_metrics', JSON.stringify({ seen: [5], pad: 'x'.repeat(900) }));
+      };
+      store.hold();
+      await sut.submit('meta_metrics', append(1));
+      await until(() => store.saves.length === 1);
+      await sut.submit('meta_metrics', (previous) => ({ ...append(2)(previous), pad2: 'y'.repeat(200) }));
+
+      // Act
+      store.release();
+      await until(() => sut.counters.failed === 1);
+      await sut.drain();
+
+      // Assert
+      expect(logError).toHaveBeenCalledWith({ count: 1 }, expect.stringContaining('acknowledged changes dropped'));
+      expect(seenIn(sut.snapshot('meta_metrics'))).toEqual([5]);
+    });
+
     it('still answers 503 beyond capacity', async () => {
       // Arrange
       store.hold();

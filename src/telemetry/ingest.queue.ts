@@ -290,6 +290,8 @@ export class IngestQueue implements OnModuleDestroy {
           // Acknowledged already: only a document another writer stored meanwhile can have made them too large.
           this.counters.failed += tooLarge.size;
           this.logger.error({ count: tooLarge.size }, 'acknowledged changes dropped: on the document another writer stored, they exceed DOCUMENT_MAX_BYTES');
+          // Readers saw them: show what is kept.
+          for (const key of new Set([...tooLarge.keys()].map((p) => p.key))) this.publish(key, this.channel(key), snapshotOf(this.channel(key).applied));
         }
         continue;
       }

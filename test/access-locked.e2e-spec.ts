@@ -92,6 +92,8 @@ describe('access control, locked down', () => {
       // Assert
       expect(huge.statusCode).toBe(401);
       expect(untyped.statusCode).toBe(401);
+      // ...and closes the connection rather than read that body to keep it alive
+      expect([huge.headers.connection, untyped.headers.connection]).toEqual(['close', 'close']);
     });
 
     it('never echoes a token in an answer', async () => {

@@ -8,13 +8,13 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 /**
  * Write routes take uncompressed JSON only: a missing or other content type, or any content coding
  * (`Content-Encoding: gzip`, which would otherwise be ignored and its bytes parsed as JSON), is 415
- * before any body is read (Nest would otherwise also parse form bodies). Unknown paths are left to
- * the 404.
+ * before any body is read (Nest would otherwise also parse form bodies). Unknown paths never get
+ * here: `refuseEarly()` has answered them with their 404 or 405.
  */
 export function requireJsonOnWrites(fastify: FastifyInstance): void {
   // Callback style, not async: runs on every request, and a promise per request is measurable.
   fastify.addHook('onRequest', (request: FastifyRequest, reply, done) => {
-    if (!WRITE_METHODS.has(request.method) || request.is404) return done();
+    if (!WRITE_METHODS.has(request.method)) return done();
     const type = request.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type)) {
       closeAfterAnswer(request, reply);

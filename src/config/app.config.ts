@@ -158,7 +158,7 @@ export class AppConfig {
     readonly logLevel: string,
     readonly bodyLimitBytes: number,
     readonly ingestQueueCapacity: number,
-    /** Largest a stored document may grow (partial documents merge into it): a change beyond is a 413. */
+    /** Largest the meta-metrics document may grow (partial documents merge into it): a change beyond is a 413. */
     readonly documentMaxBytes: number,
     /** `durable`: a 2xx means fsynced on disk. `enqueue`: a 2xx means queued in memory (faster, may lose the tail on a crash). */
     readonly ingestAck: 'durable' | 'enqueue',

@@ -1,7 +1,9 @@
-// npm run bench: the built service and a raw-Fastify reference side by side, on loopback, with
-// autocannon. Bounded: BENCH_SECONDS per scenario and server (default 10), run as BENCH_ROUNDS
-// (default 5) alternating slices, service then reference, so that a machine whose speed drifts
-// (a shared VM: the reference alone has moved by 2x within minutes) slows both sides alike.
+// npm run bench: the built service, a raw-Fastify reference and the Nest floor (Nest on the same
+// Fastify with nothing of the service's: bench/nest-floor-server.mjs) side by side, on loopback,
+// with autocannon. Bounded: BENCH_SECONDS per scenario and server (default 10), run as BENCH_ROUNDS
+// (default 5) alternating slices, service, floor, reference, so that a machine whose speed drifts
+// (a shared VM: the reference alone has moved by 2x within minutes) slows all three alike. It ends
+// with issue 6's targets, each with what was measured and whether it was met.
 // BENCH_LEAK_REQUESTS (default 0, e.g. 2000000) adds a long GET run in four parts, with RSS after
 // each: RSS rises to a plateau first (V8 and malloc grow to their working size), so a leak shows as
 // growth in the later parts, not as the difference between before and after.
@@ -12,7 +14,7 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,13 +38,25 @@ function freePort() {
   });
 }
 
+// Whatever way the bench ends (a server that never answers throws), it leaves no server running.
+const children = [];
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+
 /** Starts `args` with its output in `logFile` (a pipe read by this process would steal the load generator's CPU). */
 async function start(args, env, logFile) {
   const port = await freePort();
   const t0 = process.hrtime.bigint();
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, PORT: String(port), ...env }, stdio: ['ignore', out, 'inherit'] });
+  children.push(child);
   return { child, port, t0 };
+}
+
+/** Time to the first 200 on /health, then RSS once start-up memory is given back (both servers do it after 500 ms). */
+async function started(server) {
+  const startupMs = await firstOk(server);
+  await new Promise((r) => setTimeout(r, 1000));
+  return { startupMs, idleRss: rssMb(server.child.pid) };
 }
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -53,13 +67,20 @@ const cpuUs = (pid) => {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 };
 
-async function firstOk(url, t0) {
+const START_TIMEOUT_MS = 30_000;
+
+/** Milliseconds from spawning `server` to its first 200 on /health; throws if it exits or takes over 30 s. */
+async function firstOk(server) {
+  const url = `http://127.0.0.1:${server.port}/health`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
-      if ((await fetch(url)).status === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
+      if ((await fetch(url)).status === 200) return Number(process.hrtime.bigint() - server.t0) / 1e6;
     } catch {
       // not listening yet
     }
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${server.child.spawnargs.join(' ')} exited before answering`);
+    if (Date.now() > deadline) throw new Error(`${url}: no 200 within ${START_TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -93,6 +114,24 @@ const summary = (slices) => {
   };
 };
 
+/** Issue 6's targets against this run: one line each, with what was measured and whether it was met. */
+function targets(report) {
+  const by = (name) => report.results.find((r) => r.name === name);
+  const meta = by('GET /meta/metrics');
+  const lines = [
+    ['GET /meta/metrics ≥ 0.6× the reference', meta.ratio >= 0.6, `${meta.ratio}× (Nest floor ${meta.floor_ratio}×)`],
+    ['GET /meta/metrics p99 < 5 ms', meta.service.p99_ms < 5, `${meta.service.p99_ms} ms (Nest floor ${meta.floor.p99_ms} ms)`],
+    ...['GET /health', 'GET /status'].map((name) => [`${name} ≥ 0.6× the reference`, by(name).ratio >= 0.6, `${by(name).ratio}× (Nest floor ${by(name).floor_ratio}×)`]),
+    ['durable POST /meta/metrics ≥ 8,000 documents/s', by('POST /meta/metrics (durable)').service.ok_per_s >= 8000, `${by('POST /meta/metrics (durable)').service.ok_per_s}/s`],
+    ['start to first 200 < 500 ms', report.startup_to_first_200_ms < 500, `${report.startup_to_first_200_ms} ms (Nest floor ${report.floor.startup_to_first_200_ms} ms)`],
+    ['idle RSS < 80 MB', report.idle_rss_mb < 80, `${report.idle_rss_mb} MB (Nest floor ${report.floor.idle_rss_mb} MB)`],
+  ];
+  if (report.leak) lines.push(['no RSS growth over the leak run\'s second half', report.leak.second_half_growth_mb <= 0, `${report.leak.second_half_growth_mb} MB`]);
+  return lines.map(([target, met, measured]) => `- ${met ? 'met' : 'NOT met'}: ${target}: ${measured}`);
+}
+
+const FLOOR_BUNDLE = here('../dist/bundle/nest-floor.mjs');
+if (!existsSync(FLOOR_BUNDLE)) throw new Error(`${FLOOR_BUNDLE} is missing: run the bench with \`npm run bench\`, which builds it`);
 const root = mkdtempSync(join(tmpdir(), 'neolight-bench-'));
 const body = readFileSync(FIXTURE, 'utf8');
 // The same V8 flag as `npm run start:prod` (a 16 MB young generation: README, "Benchmarks").
@@ -104,7 +143,7 @@ const service = await start([...NODE_FLAGS, here('../dist/main.js')], {
   ...(process.env.BENCH_LOG_PATH ? { LOG_PATH: process.env.BENCH_LOG_PATH } : {}),
   STATE_WRITES,
 }, join(root, 'service.log'));
-const startupMs = await firstOk(`http://127.0.0.1:${service.port}/health`, service.t0);
+const startupMs = await firstOk(service);
 await fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 await new Promise((r) => setTimeout(r, 1000));
 const idleRss = rssMb(service.child.pid);
@@ -112,7 +151,11 @@ const served = await (await fetch(`http://127.0.0.1:${service.port}/meta/metrics
 const refFile = join(root, 'reference-doc.json');
 writeFileSync(refFile, served);
 const reference = await start([here('./reference-server.mjs'), refFile], {}, join(root, 'reference.log'));
-await firstOk(`http://127.0.0.1:${reference.port}/health`, reference.t0);
+await firstOk(reference);
+// Node's compile cache where the service's main.js keeps it (module.enableCompileCache()'s default).
+const floorEnv = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') };
+const floor = await start([...NODE_FLAGS, FLOOR_BUNDLE, refFile], floorEnv, join(root, 'floor.log'));
+const floorStart = await started(floor);
 
 const scenarios = [
   { name: 'GET /meta/metrics', path: '/meta/metrics' },
@@ -125,19 +168,22 @@ for (const s of scenarios) {
   const { name, path, ...rest } = s;
   const load = (server, extra = {}) => cannon(server.child.pid, { url: `http://127.0.0.1:${server.port}${path}`, ...rest, ...extra });
   const svcSlices = [];
+  const floorSlices = [];
   const refSlices = [];
   if (WARMUP_SECONDS > 0) {
-    await load(service, { duration: WARMUP_SECONDS });
-    await load(reference, { duration: WARMUP_SECONDS });
+    for (const server of [service, floor, reference]) await load(server, { duration: WARMUP_SECONDS });
   }
   for (let round = 0; round < ROUNDS; round++) {
     svcSlices.push(await load(service));
+    floorSlices.push(await load(floor));
     refSlices.push(await load(reference));
   }
   const svc = summary(svcSlices);
+  const nest = summary(floorSlices);
   const ref = summary(refSlices);
-  results.push({ name, service: svc, reference: ref, ratio: +(svc.ok_per_s / ref.ok_per_s).toFixed(2) });
-  console.error(`${name}: ${svc.ok_per_s} ok/s (p99 ${svc.p99_ms} ms) vs reference ${ref.ok_per_s}/s`);
+  const ratio = (x) => +(x.ok_per_s / ref.ok_per_s).toFixed(2);
+  results.push({ name, service: svc, floor: nest, reference: ref, ratio: ratio(svc), floor_ratio: ratio(nest) });
+  console.error(`${name}: ${svc.ok_per_s} ok/s (p99 ${svc.p99_ms} ms), Nest floor ${nest.ok_per_s}/s, reference ${ref.ok_per_s}/s`);
 }
 let leak;
 if (LEAK_REQUESTS > 0) {
@@ -159,8 +205,7 @@ if (LEAK_REQUESTS > 0) {
   };
 }
 const afterRss = rssMb(service.child.pid);
-service.child.kill('SIGTERM');
-reference.child.kill('SIGTERM');
+for (const server of [service, floor, reference]) server.child.kill('SIGTERM');
 
 const report = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -168,6 +213,7 @@ const report = {
   startup_to_first_200_ms: +startupMs.toFixed(1),
   idle_rss_mb: +idleRss.toFixed(1),
   rss_after_run_mb: +afterRss.toFixed(1),
+  floor: { startup_to_first_200_ms: +floorStart.startupMs.toFixed(1), idle_rss_mb: +floorStart.idleRss.toFixed(1) },
   leak,
   results,
   date: new Date().toISOString(),
@@ -176,10 +222,15 @@ mkdirSync(here('./results'), { recursive: true });
 writeFileSync(here('./results/latest.json'), JSON.stringify(report, null, 2));
 
 const row = (r) =>
-  `| ${r.name} | ${r.service.ok_per_s} | ${r.service.p50_ms} | ${r.service.p99_ms} | ${r.service.non_2xx} | ${r.reference.ok_per_s} | ${r.ratio} | ${r.service.cpu_us_per_request} | ${r.reference.cpu_us_per_request} |`;
-console.log(`\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio | service CPU µs/req | reference CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`);
+  `| ${r.name} | ${r.service.ok_per_s} | ${r.service.p50_ms} | ${r.service.p99_ms} | ${r.service.non_2xx} | ${r.reference.ok_per_s} | ${r.ratio} | ${r.floor.ok_per_s} (${r.floor_ratio}) | ${r.service.cpu_us_per_request} / ${r.floor.cpu_us_per_request} / ${r.reference.cpu_us_per_request} |`;
+console.log(
+  '\n| scenario | service ok req/s | p50 ms | p99 ms | non-2xx | raw Fastify req/s | ratio | Nest floor req/s (ratio) | CPU µs/req: service / floor / reference |\n' +
+    `|---|---|---|---|---|---|---|---|---|\n${results.map(row).join('\n')}\n`,
+);
 console.log(`state writes: ${STATE_WRITES}`);
 console.log(`start to first 200 on /health: ${report.startup_to_first_200_ms} ms; idle RSS ${report.idle_rss_mb} MB; RSS after run ${report.rss_after_run_mb} MB`);
+console.log(`Nest floor: start to first 200 ${report.floor.startup_to_first_200_ms} ms; idle RSS ${report.floor.idle_rss_mb} MB`);
+console.log(`\nissue 6's targets:\n${targets(report).join('\n')}`);
 if (leak) {
   const steps = [leak.rss_before_mb, ...leak.rss_after_each_quarter_mb].join(' → ');
   console.log(`leak check: ${leak.requests} requests in four parts, RSS ${steps} MB; growth over the second half ${leak.second_half_growth_mb} MB`);

@@ -44,7 +44,7 @@ describe('container image (static)', () => {
     expect(runs).toMatch(/\bnpm ci\b/);
     expect(runs).not.toMatch(/--omit[= ]dev|--production/);
     const copied = instructionsOf(builder, 'COPY').join(' ');
-    for (const file of ['package.json', 'package-lock.json', 'nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
+    for (const file of ['package.json', 'package-lock.json', 'nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'src']) {
       expect(copied.split(' ')).toContain(file);
     }
   });

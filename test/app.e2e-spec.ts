@@ -113,7 +113,13 @@ describe('NeoLight Dashboard routes (inject)', () => {
     const first = await get('/meta/metrics');
     const etag = first.headers.etag as string;
     expect(etag).toBeTruthy();
-    expect((await get('/meta/metrics', { 'if-none-match': etag })).statusCode).toBe(304);
+    const notModified = await get('/meta/metrics', { 'if-none-match': etag });
+    expect(notModified.statusCode).toBe(304);
+    expect(notModified.headers.etag).toBe(etag);
+    // No content, so no Content-Type; and a Content-Length other than the 200's would be wrong (RFC 9110, 8.6).
+    expect(notModified.headers).not.toHaveProperty('content-type');
+    expect(notModified.headers).not.toHaveProperty('content-length');
+    expect(notModified.body).toBe('');
     await post('/meta/metrics', fixtureWith(2));
     const after = await get('/meta/metrics', { 'if-none-match': etag });
     expect(after.statusCode).toBe(200);

@@ -24,12 +24,14 @@ export class MetaController {
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag from an earlier answer: 304 while the document is unchanged' })
   @ApiOkResponse({ description: 'The current document', schema: schemaRef('MetaMetrics'), headers: ETAG })
   @ApiNotModifiedResponse({ description: 'Unchanged since the ETag given in If-None-Match (no body)', headers: ETAG })
-  metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string {
+  metrics(@Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string | undefined {
     const snapshot = this.meta.current();
     reply.header('etag', snapshot.etag).header('cache-control', 'no-cache');
     if (ifNoneMatch !== undefined && matchesAny(ifNoneMatch, snapshot.etag)) {
       reply.status(304);
-      return '';
+      // No payload at all: an empty string would get `Content-Type: text/plain` and `Content-Length: 0`,
+      // which a cache could take for the document's own length (RFC 9110, 8.6).
+      return undefined;
     }
     reply.type('application/json; charset=utf-8');
     return this.meta.render(snapshot);

@@ -60,6 +60,8 @@ describe('access control, defaults', () => {
     // Assert
     expect(res.headers['access-control-allow-origin']).toBe('http://dashboard.local');
     expect(res.headers.vary).toContain('Origin');
+    // Without this a page at another origin could not read the ETag it needs for If-None-Match.
+    expect(res.headers['access-control-expose-headers']).toBe('ETag, Retry-After, X-Request-Id, WWW-Authenticate');
   });
 
   it('gives a request without Origin (every agent and probe) no CORS grant, but Vary: Origin for caches', async () => {
@@ -69,6 +71,7 @@ describe('access control, defaults', () => {
     // Assert
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(res.headers['access-control-expose-headers']).toBeUndefined();
     expect(res.headers.vary).toBe('Origin');
   });
 

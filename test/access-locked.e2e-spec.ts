@@ -173,6 +173,7 @@ describe('access control, locked down', () => {
       expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
       expect(read.statusCode).toBe(200);
       expect(read.headers['access-control-allow-origin']).toBeUndefined();
+      expect(read.headers['access-control-expose-headers']).toBeUndefined();
     });
   });
 

@@ -17,8 +17,11 @@ import { CORS_VARY, registerCors } from './security/cors.hook.js';
 import { registerAccessControl } from './security/access-control.hook.js';
 import { API_SECURITY_HEADERS, DOCS_SECURITY_HEADERS, securityHeaders } from './security/security-headers.js';
 
-/** The Swagger UI page (not /docs-json): the one route that serves a page rather than JSON. */
-const DOCS_PAGE = /^\/docs(\/|\?|$)/i;
+/**
+ * The Swagger UI page (not /docs-json): the one route that serves a page rather than JSON. Also
+ * `//docs`: the router ignores repeated slashes, so the page is served there too.
+ */
+const DOCS_PAGE = /^\/+docs(\/|\?|$)/i;
 
 
 /**

@@ -127,4 +127,15 @@ describe('access control, defaults', () => {
     expect(res.headers['strict-transport-security']).toBeUndefined();
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
+
+  it.each(['/docs', '//docs', '/DOCS', '/docs/'])('lets the Swagger UI page at %s load its own scripts and styles', async (url) => {
+    // Act
+    const res = await app.inject({ method: 'GET', url });
+
+    // Assert: the page's CSP, not the API's `default-src 'none'`, however the path is written.
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(res.headers['content-security-policy']).toContain("style-src 'self'");
+  });
 });

@@ -1,23 +1,17 @@
 // The framework floor: what Nest on the same Fastify costs before any of the service's own work.
 // It answers the reference's routes with the reference's bytes through one Nest controller, with
-// nothing else: no logging, metrics, security headers, hooks, validation or disk. It is bundled by
-// `npm run build` like the service (scripts/bundle.mjs, dist/bundle/nest-floor.mjs), uses Node's
-// compile cache and gives back its start-up memory the same way, so that its start-up time and idle
-// RSS compare with the service's. Started by bench/run.mjs on the port in PORT; the document's file is argv[2].
+// nothing else: no logging, metrics, security headers, hooks, validation or disk. `npm run bench`
+// bundles it as the service is bundled (`node scripts/bundle.mjs --nest-floor`, giving
+// dist/bundle/nest-floor.mjs); it uses Node's compile cache and gives back its start-up memory as the
+// service does, so that its start-up time and idle RSS compare with the service's. Started by
+// bench/run.mjs on the port in PORT; the document's file is argv[2].
 import 'reflect-metadata';
 import { Controller, Get, Header, HttpCode, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { readFileSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
 import { releaseStartupMemory, STARTUP_SETTLE_MS } from '../dist/common/startup-memory.js';
-
-const doc = readFileSync(process.argv[2]);
-const health = JSON.stringify({ status: 'ok', uptime: '0h0m', version: '1.0.0', timestamp: new Date().toISOString() });
-const status = JSON.stringify({
-  system: { cpu: 1, memory: 2, disk: 3, uptime: new Date().toISOString() },
-  guardian: { logs: {}, agents: [] },
-});
+import { doc, health, status } from './bodies.mjs';
 
 class FloorController {
   metrics() {

@@ -38,23 +38,29 @@ function freePort() {
   });
 }
 
-// Whatever way the bench ends (a server that never answers throws), it leaves no server running.
+// However the bench ends (done, a server that never answers, SIGTERM or Ctrl-C), no server outlives it.
 const children = [];
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(1));
 
 /** Starts `args` with its output in `logFile` (a pipe read by this process would steal the load generator's CPU). */
 async function start(args, env, logFile) {
   const port = await freePort();
   const t0 = process.hrtime.bigint();
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, PORT: String(port), ...env }, stdio: ['ignore', out, 'inherit'] });
+  // TMPDIR: the servers keep Node's compile cache under the same temporary directory as this process.
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, TMPDIR: tmpdir(), PORT: String(port), ...env }, stdio: ['ignore', out, 'inherit'] });
   children.push(child);
   return { child, port, t0 };
 }
 
-/** Time to the first 200 on /health, then RSS once start-up memory is given back (both servers do it after 500 ms). */
-async function started(server) {
+/**
+ * Time to the first 200 on /health, then `prepare()`, then RSS once start-up memory is given back
+ * (the service and the floor both do it 500 ms after listening).
+ */
+async function started(server, prepare = async () => {}) {
   const startupMs = await firstOk(server);
+  await prepare();
   await new Promise((r) => setTimeout(r, 1000));
   return { startupMs, idleRss: rssMb(server.child.pid) };
 }
@@ -75,9 +81,9 @@ async function firstOk(server) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
-      if ((await fetch(url)).status === 200) return Number(process.hrtime.bigint() - server.t0) / 1e6;
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200) return Number(process.hrtime.bigint() - server.t0) / 1e6;
     } catch {
-      // not listening yet
+      // not listening yet, or not answering
     }
     if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${server.child.spawnargs.join(' ')} exited before answering`);
     if (Date.now() > deadline) throw new Error(`${url}: no 200 within ${START_TIMEOUT_MS} ms`);
@@ -118,11 +124,12 @@ const summary = (slices) => {
 function targets(report) {
   const by = (name) => report.results.find((r) => r.name === name);
   const meta = by('GET /meta/metrics');
+  const post = by('POST /meta/metrics (durable)');
   const lines = [
     ['GET /meta/metrics ≥ 0.6× the reference', meta.ratio >= 0.6, `${meta.ratio}× (Nest floor ${meta.floor_ratio}×)`],
     ['GET /meta/metrics p99 < 5 ms', meta.service.p99_ms < 5, `${meta.service.p99_ms} ms (Nest floor ${meta.floor.p99_ms} ms)`],
     ...['GET /health', 'GET /status'].map((name) => [`${name} ≥ 0.6× the reference`, by(name).ratio >= 0.6, `${by(name).ratio}× (Nest floor ${by(name).floor_ratio}×)`]),
-    ['durable POST /meta/metrics ≥ 8,000 documents/s', by('POST /meta/metrics (durable)').service.ok_per_s >= 8000, `${by('POST /meta/metrics (durable)').service.ok_per_s}/s`],
+    ['durable POST /meta/metrics ≥ 8,000 documents/s', post.service.ok_per_s >= 8000, `${post.service.ok_per_s}/s (Nest floor, not durable: ${post.floor.ok_per_s}/s)`],
     ['start to first 200 < 500 ms', report.startup_to_first_200_ms < 500, `${report.startup_to_first_200_ms} ms (Nest floor ${report.floor.startup_to_first_200_ms} ms)`],
     ['idle RSS < 80 MB', report.idle_rss_mb < 80, `${report.idle_rss_mb} MB (Nest floor ${report.floor.idle_rss_mb} MB)`],
   ];
@@ -143,10 +150,9 @@ const service = await start([...NODE_FLAGS, here('../dist/main.js')], {
   ...(process.env.BENCH_LOG_PATH ? { LOG_PATH: process.env.BENCH_LOG_PATH } : {}),
   STATE_WRITES,
 }, join(root, 'service.log'));
-const startupMs = await firstOk(service);
-await fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-await new Promise((r) => setTimeout(r, 1000));
-const idleRss = rssMb(service.child.pid);
+const serviceStart = await started(service, () =>
+  fetch(`http://127.0.0.1:${service.port}/meta/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+);
 const served = await (await fetch(`http://127.0.0.1:${service.port}/meta/metrics`)).text();
 const refFile = join(root, 'reference-doc.json');
 writeFileSync(refFile, served);
@@ -205,13 +211,12 @@ if (LEAK_REQUESTS > 0) {
   };
 }
 const afterRss = rssMb(service.child.pid);
-for (const server of [service, floor, reference]) server.child.kill('SIGTERM');
 
 const report = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
   settings: { seconds: SECONDS, rounds: ROUNDS, warmup_seconds: WARMUP_SECONDS, connections: CONNECTIONS, fixture_bytes: Buffer.byteLength(body), log_level: process.env.LOG_LEVEL ?? 'info', node_flags: NODE_FLAGS, state_writes: STATE_WRITES },
-  startup_to_first_200_ms: +startupMs.toFixed(1),
-  idle_rss_mb: +idleRss.toFixed(1),
+  startup_to_first_200_ms: +serviceStart.startupMs.toFixed(1),
+  idle_rss_mb: +serviceStart.idleRss.toFixed(1),
   rss_after_run_mb: +afterRss.toFixed(1),
   floor: { startup_to_first_200_ms: +floorStart.startupMs.toFixed(1), idle_rss_mb: +floorStart.idleRss.toFixed(1) },
   leak,
@@ -236,4 +241,4 @@ if (leak) {
   console.log(`leak check: ${leak.requests} requests in four parts, RSS ${steps} MB; growth over the second half ${leak.second_half_growth_mb} MB`);
 }
 console.log(`machine: ${report.machine.cpus} cores (${report.machine.cpu_model}), ${report.machine.memory_gb} GB, Node ${report.machine.node}; JSON: bench/results/latest.json`);
-process.exit(0);
+process.exit(0); // the exit handler stops the servers

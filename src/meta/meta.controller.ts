@@ -30,7 +30,8 @@ export class MetaController {
     if (ifNoneMatch !== undefined && matchesAny(ifNoneMatch, snapshot.etag)) {
       reply.status(304);
       // No payload at all: an empty string would get `Content-Type: text/plain` and `Content-Length: 0`,
-      // which a cache could take for the document's own length (RFC 9110, 8.6).
+      // which a cache could take for the document's own length (RFC 9110, 8.6). On HEAD, Fastify's
+      // automatic HEAD route still sets `Content-Length: 0` (README, "Endpoints").
       return undefined;
     }
     reply.type('application/json; charset=utf-8');

@@ -236,6 +236,9 @@ describe('NeoLight Dashboard routes (inject)', () => {
     expect(wrong.headers.allow).toContain('POST');
     const wrongPost = await post('/health', {});
     expect(wrongPost.statusCode).toBe(405);
+    // The router ignores repeated slashes, so //meta/metrics is the same known path: 405, not 404.
+    const doubled = await app.inject({ method: 'DELETE', url: '//meta//metrics/' });
+    expect([doubled.statusCode, doubled.headers.allow]).toEqual([405, expect.stringContaining('POST')]);
   });
 
   it('answers 404 and 405 before reading the body, whatever the body holds', async () => {

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
-/** Probes and scrapes are polled every few seconds: logged at debug, not info. */
-const QUIET_PATHS = /^\/(health(\/[a-z]*)?|metrics)\/?(\?|$)/i;
+/**
+ * Probes and scrapes are polled every few seconds: logged at debug, not info. Also `//health` and the
+ * like: the router ignores repeated slashes, so they are the same routes.
+ */
+const QUIET_PATHS = /^\/+(health(\/+[a-z]*)?|metrics)\/*(\?|$)/i;
 
 /**
  * One line per request, from a Fastify `onResponse` hook: cheaper than a Nest middleware, and it

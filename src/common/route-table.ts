@@ -45,8 +45,9 @@ export class RouteTable {
     return list.sort((a, b) => a.split(' ')[1].localeCompare(b.split(' ')[1]) || a.localeCompare(b));
   }
 
+  /** As the router matches: case, repeated slashes, a trailing slash and the query do not count. */
   private static normalize(url: string): string {
-    const path = url.split('?')[0].toLowerCase().replace(/\/+$/, '');
+    const path = url.split('?')[0].toLowerCase().replace(/\/{2,}/g, '/').replace(/\/$/, '');
     return path === '' ? '/' : path;
   }
 }

@@ -57,8 +57,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
   });
   const fastify = adapter.getInstance();
   fastify.server.on('connect', answerConnect);
-  answerWhileClosing(fastify);
-  // First, so that every answer carries these headers, 401s and 415s from the hooks below included.
+  // First, so that every answer carries these headers: the shutdown 503s, 401s and 415s from the hooks below included.
   const apiHeaders = { ...securityHeaders(API_SECURITY_HEADERS), ...CORS_VARY };
   const docsHeaders = { ...securityHeaders(DOCS_SECURITY_HEADERS), ...CORS_VARY };
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -67,6 +66,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     done();
   });
   registerCors(fastify, config.corsOrigins);
+  answerWhileClosing(fastify); // after CORS, so that a browser can read the 503 and its Retry-After
   refuseEarly(fastify);
   registerAccessControl(fastify, config.access);
   requireJsonOnWrites(fastify);

@@ -56,6 +56,7 @@ describe('answerWhileClosing', () => {
 
     // Assert
     expect(refused).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused).toMatch(/^connection: close\r$/im);
     expect(refused).toMatch(/^x-content-type-options: nosniff\r$/im);
     expect(refused).toMatch(/^content-security-policy: default-src 'none'/im);
     expect(refused).toMatch(/^x-request-id: late-1\r$/im);
